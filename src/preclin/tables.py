@@ -1,0 +1,160 @@
+"""Reading and writing tidy tables by file extension (CSV, Parquet, XLSX).
+
+All tables passed between preclin's rooms are long (tidy) :class:`pandas.DataFrame`
+objects. Writers produce deterministic output: same table, same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError
+
+__all__ = ["read_table", "write_table", "require_columns", "require_numeric", "TABLE_SUFFIXES"]
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".xlsx", ".xlsm")
+
+
+def _suffix(path: Path) -> str:
+    return path.suffix.lower()
+
+
+def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
+    """Read a table from CSV/TSV, Parquet or XLSX, chosen by the file extension.
+
+    Parameters
+    ----------
+    path
+        File to read.
+    sheet
+        Sheet name or index for XLSX files.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    InputError
+        If the file is missing, has an unknown extension, or cannot be parsed.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found", file=p)
+    if p.is_dir():
+        raise InputError("expected a file but found a directory", file=p)
+    suf = _suffix(p)
+    try:
+        if suf in (".csv", ".txt"):
+            df = pd.read_csv(p, sep=None, engine="python") if suf == ".txt" else pd.read_csv(p)
+        elif suf == ".tsv":
+            df = pd.read_csv(p, sep="\t")
+        elif suf in (".parquet", ".pq"):
+            df = pd.read_parquet(p)
+        elif suf in (".xlsx", ".xlsm"):
+            df = pd.read_excel(p, sheet_name=sheet, engine="openpyxl")
+        else:
+            raise InputError(
+                f"unknown table format '{suf or '(none)'}'; use one of {', '.join(TABLE_SUFFIXES)}",
+                file=p,
+            )
+    except InputError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise InputError("the file is empty", file=p) from None
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise InputError(f"cannot read table ({_first_line(exc)})", file=p) from None
+    except Exception as exc:  # pyarrow / openpyxl raise their own types on corrupt files
+        raise InputError(f"cannot read table ({type(exc).__name__}: {_first_line(exc)})",
+                         file=p) from None
+    if df.shape[0] == 0:
+        raise InputError("the table has no rows", file=p)
+    df.columns = [str(c).strip() for c in df.columns]
+    return df
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def write_table(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as CSV, Parquet or XLSX according to the extension of ``path``.
+
+    CSV is written with full ``repr`` float precision, ``\\n`` line endings,
+    no index, so that the same table always gives the same bytes. Parquet is written
+    without the pandas index and with a fixed compression.
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    suf = _suffix(p)
+    if suf in (".csv", ".txt"):
+        df.to_csv(p, index=False, lineterminator="\n")
+    elif suf == ".tsv":
+        df.to_csv(p, index=False, sep="\t", lineterminator="\n")
+    elif suf in (".parquet", ".pq"):
+        df.to_parquet(p, index=False, compression="zstd")
+    elif suf in (".xlsx", ".xlsm"):
+        df.to_excel(p, index=False, engine="openpyxl")
+    else:
+        raise InputError(
+            f"unknown output format '{suf or '(none)'}'; use .csv, .parquet or .xlsx", file=p
+        )
+    return p
+
+
+def require_columns(
+    df: pd.DataFrame, columns: Iterable[str], *, file: str | Path | None = None
+) -> None:
+    """Raise :class:`InputError` naming every column of ``columns`` missing from ``df``."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        have = ", ".join(map(str, df.columns[:20]))
+        raise InputError(
+            f"missing column(s) {', '.join(repr(m) for m in missing)}; the table has: {have}",
+            file=file,
+        )
+
+
+def require_numeric(
+    df: pd.DataFrame,
+    column: str,
+    *,
+    file: str | Path | None = None,
+    allow_nan: bool = False,
+    nonnegative: bool = False,
+    row_offset: int = 2,
+) -> pd.Series:
+    """Return ``df[column]`` as float, or raise naming the first offending row.
+
+    ``row_offset`` converts the 0-based position to the row number a user sees
+    (2 for a CSV with a header line).
+    """
+    raw = df[column]
+    values = pd.to_numeric(raw, errors="coerce").astype("float64")
+    bad = values.isna() & raw.notna() if allow_nan else values.isna()
+    if bad.any():
+        pos = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(
+            f"column '{column}' must be numeric but has {raw.iloc[pos]!r}",
+            file=file,
+            location=f"row {pos + row_offset}",
+        )
+    if nonnegative:
+        neg = values < 0
+        if neg.any():
+            pos = int(neg.to_numpy().nonzero()[0][0])
+            raise InputError(
+                f"column '{column}' must not be negative but has {values.iloc[pos]!r}",
+                file=file,
+                location=f"row {pos + row_offset}",
+            )
+    return values
+
+
+def sorted_unique(values: Sequence[object]) -> list[object]:
+    """Unique values in order of first appearance (deterministic grouping order)."""
+    return list(dict.fromkeys(values))
