@@ -1,0 +1,316 @@
+"""Batched least-squares engine: starting values and Levenberg–Marquardt on many curves.
+
+All curves of a table are packed into padded ``(m, n)`` arrays (``w = 0`` marks padding)
+and fitted together; per-curve Python loops are avoided. The functions here are pure.
+
+Starting values use variable projection: for a grid of ``(b, log e)`` the linear
+parameters ``c`` and ``d`` are solved exactly by weighted least squares, and the grid
+points with the lowest RSS seed Levenberg–Marquardt. This makes the fitter independent
+of the self-starter heuristics that make drc fail on curves without a lower plateau.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .models import Model
+
+Array = NDArray[np.float64]
+
+#: bounds kept on |b| and on log e relative to the tested range (in natural-log units)
+MAX_ABS_B = 1e3
+LOG_E_MARGIN = 25.0
+
+
+@dataclass(frozen=True)
+class Packed:
+    """Curves packed into padded arrays."""
+
+    logx: Array  # (m, n) log dose, -inf for dose 0, 0 for padding
+    y: Array  # (m, n)
+    w: Array  # (m, n) weights, 0 = padding
+    n: NDArray[np.int64]  # points per curve
+
+
+def pack(
+    curve_index: NDArray[np.int64], dose: Array, response: Array, n_curves: int,
+    weight: Array | None = None,
+) -> Packed:
+    """Pack long arrays (sorted or not) into padded per-curve arrays.
+
+    Points keep their input order within each curve (stable).
+    """
+    order = np.argsort(curve_index, kind="stable")
+    ci = curve_index[order]
+    counts = np.bincount(ci, minlength=n_curves).astype(np.int64)
+    nmax = int(counts.max()) if n_curves else 0
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(ci.size) - starts[ci]
+    logx = np.zeros((n_curves, max(nmax, 1)))
+    y = np.zeros_like(logx)
+    w = np.zeros_like(logx)
+    x = dose[order]
+    with np.errstate(divide="ignore"):
+        lx = np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), -np.inf)
+    logx[ci, pos] = lx
+    y[ci, pos] = response[order]
+    w[ci, pos] = 1.0 if weight is None else weight[order]
+    return Packed(logx=logx, y=y, w=w, n=counts)
+
+
+def rss_of(model: Model, theta: Array, p: Packed) -> Array:
+    """Weighted residual sum of squares per curve."""
+    r = p.y - model.response(theta, p.logx)
+    r = np.where(p.w > 0, r, 0.0)
+    return np.einsum("ij,ij->i", p.w * r, r)
+
+
+def _dose_range(p: Packed) -> tuple[Array, Array]:
+    finite = np.isfinite(p.logx) & (p.w > 0)
+    lo = np.where(finite, p.logx, np.inf).min(axis=1)
+    hi = np.where(finite, p.logx, -np.inf).max(axis=1)
+    lo = np.where(np.isfinite(lo), lo, 0.0)
+    hi = np.where(np.isfinite(hi), hi, 0.0)
+    return lo, hi
+
+
+def grid_starts(model: Model, p: Packed, n_best: int = 2) -> Array:
+    """Starting values for every curve by a grid over ``(b, log e)`` with ``c, d`` profiled.
+
+    Returns
+    -------
+    (n_best, m, 5) array of full theta.
+    """
+    m = p.y.shape[0]
+    lo, hi = _dose_range(p)
+    span = np.maximum(hi - lo, 1e-6)
+    fracs = np.linspace(-0.25, 1.25, 13)
+    slopes = np.array([0.5, 1.0, 2.0, 5.0])
+    both_free = not ({"c", "d"} & set(model.fixed))
+    # log-logistic with free c and d is symmetric in the sign of b: keep b > 0 only
+    symmetric_cd = both_free and model.family == "ll" and not model.five
+    if not both_free:
+        symmetric_cd = True  # nothing to constrain
+    if "b" in model.fixed:
+        bvals = np.array([model.fixed["b"]])
+    elif both_free and model.family == "ll" and not model.five:
+        bvals = slopes
+    else:
+        bvals = np.concatenate([slopes, -slopes])
+    if "e" in model.fixed:
+        le_grid = np.full((m, 1), np.log(model.fixed["e"]))
+    else:
+        le_grid = lo[:, None] + fracs[None, :] * span[:, None]
+    best_rss = np.full((n_best, m), np.inf)
+    best_theta = np.zeros((n_best, m, 5))
+    f0 = model.fixed.get("f", 1.0)
+    for b in bvals:
+        # z for all le at once: (m, L, n)
+        u = p.logx[:, None, :] - le_grid[:, :, None]
+        with np.errstate(invalid="ignore"):
+            z = b * u
+        z = np.where(np.isnan(z), 0.0, z)
+        g = model.g(z, f0)
+        theta_cd, rss = _profile_cd(model, g, p)
+        if not symmetric_cd:
+            # by convention top >= bottom: the W1/W2/LL.5 shapes with c > d are other models
+            rss = np.where(theta_cd[..., 0] > theta_cd[..., 1], np.inf, rss)
+        L = le_grid.shape[1]
+        for j in range(L):
+            cand = np.zeros((m, 5))
+            cand[:, 0] = b
+            cand[:, 1:3] = theta_cd[:, j, :]
+            cand[:, 3] = le_grid[:, j]
+            cand[:, 4] = f0
+            _insert_best(best_rss, best_theta, rss[:, j], cand)
+    # curves where nothing was finite: fall back to a neutral start
+    bad = ~np.isfinite(best_rss[0])
+    if bad.any():
+        best_theta[:, bad] = np.array([1.0, 0.0, 1.0, 0.0, 1.0])
+        best_theta[:, bad, 3] = (lo[bad] + hi[bad]) / 2
+    return best_theta
+
+
+def _insert_best(best_rss: Array, best_theta: Array, rss: Array, cand: Array) -> None:
+    """Keep the ``n_best`` lowest-RSS candidates per curve (ties keep the earlier one)."""
+    k = best_rss.shape[0]
+    rss = np.where(np.isfinite(rss), rss, np.inf)
+    for slot in range(k):
+        better = rss < best_rss[slot]
+        if not better.any():
+            continue
+        # shift lower slots down
+        for s in range(k - 1, slot, -1):
+            best_rss[s] = np.where(better, best_rss[s - 1], best_rss[s])
+            best_theta[s] = np.where(better[:, None], best_theta[s - 1], best_theta[s])
+        best_rss[slot] = np.where(better, rss, best_rss[slot])
+        best_theta[slot] = np.where(better[:, None], cand, best_theta[slot])
+        rss = np.where(better, np.inf, rss)
+
+
+def _profile_cd(model: Model, g: Array, p: Packed) -> tuple[Array, Array]:
+    """Least-squares ``c`` and ``d`` for fixed shape ``g`` of shape ``(m, L, n)``."""
+    w = p.w[:, None, :]
+    y = p.y[:, None, :]
+    c_fixed = model.fixed.get("c")
+    d_fixed = model.fixed.get("d")
+    a1 = 1.0 - g  # column for c
+    a2 = g  # column for d
+    if c_fixed is None and d_fixed is None:
+        s11 = np.sum(w * a1 * a1, axis=-1)
+        s12 = np.sum(w * a1 * a2, axis=-1)
+        s22 = np.sum(w * a2 * a2, axis=-1)
+        t1 = np.sum(w * a1 * y, axis=-1)
+        t2 = np.sum(w * a2 * y, axis=-1)
+        det = s11 * s22 - s12 * s12
+        ok = det > 1e-12 * np.maximum(s11 * s22, 1e-300)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = np.where(ok, (s22 * t1 - s12 * t2) / det, np.nan)
+            d = np.where(ok, (s11 * t2 - s12 * t1) / det, np.nan)
+    elif c_fixed is not None and d_fixed is None:
+        s22 = np.sum(w * a2 * a2, axis=-1)
+        t2 = np.sum(w * a2 * (y - c_fixed * a1), axis=-1)
+        c = np.full_like(s22, c_fixed)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.where(s22 > 1e-300, t2 / s22, np.nan)
+    elif d_fixed is not None and c_fixed is None:
+        s11 = np.sum(w * a1 * a1, axis=-1)
+        t1 = np.sum(w * a1 * (y - d_fixed * a2), axis=-1)
+        d = np.full_like(s11, d_fixed)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = np.where(s11 > 1e-300, t1 / s11, np.nan)
+    else:
+        c = np.full(g.shape[:2], float(c_fixed))  # type: ignore[arg-type]
+        d = np.full(g.shape[:2], float(d_fixed))  # type: ignore[arg-type]
+    fit = c[..., None] + (d - c)[..., None] * g
+    r = np.where(w > 0, y - fit, 0.0)
+    rss = np.sum(w * r * r, axis=-1)
+    rss = np.where(np.isfinite(c) & np.isfinite(d), rss, np.inf)
+    return np.stack([c, d], axis=-1), rss
+
+
+@dataclass(frozen=True)
+class LMResult:
+    """Outcome of :func:`levenberg_marquardt`."""
+
+    theta: Array  # (m, 5)
+    rss: Array
+    converged: NDArray[np.bool_]
+    iterations: NDArray[np.int64]
+
+
+def _clip(model: Model, theta: Array, lo: Array, hi: Array) -> Array:
+    out = theta.copy()
+    if "b" not in model.fixed:
+        out[:, 0] = np.clip(out[:, 0], -MAX_ABS_B, MAX_ABS_B)
+    if "e" not in model.fixed:
+        out[:, 3] = np.clip(out[:, 3], lo - LOG_E_MARGIN, hi + LOG_E_MARGIN)
+    if model.five and "f" not in model.fixed:
+        out[:, 4] = np.clip(out[:, 4], 1e-3, 1e3)
+    return out
+
+
+def levenberg_marquardt(
+    model: Model,
+    theta0: Array,
+    p: Packed,
+    *,
+    max_iter: int = 200,
+    rtol: float = 1e-13,
+) -> LMResult:
+    """Minimise the weighted RSS of every curve from ``theta0`` (``(m, 5)``).
+
+    Marquardt's scaling (damping proportional to ``diag(JᵀJ)``) with a per-curve damping
+    factor; a step is accepted only when it lowers the RSS. A curve is converged when an
+    accepted step changes the RSS by less than ``rtol`` relative and the largest relative
+    parameter change is below ``1e-9``, or when no step can lower the RSS any further
+    (damping saturated), which happens only at a minimum.
+    """
+    theta = theta0.copy()
+    m = theta.shape[0]
+    idx = model.free_index
+    k = len(idx)
+    lo, hi = _dose_range(p)
+    rss = rss_of(model, theta, p)
+    lam = np.full(m, 1e-3)
+    converged = np.zeros(m, dtype=bool)
+    iters = np.zeros(m, dtype=np.int64)
+    active = np.arange(m)
+    eye = np.eye(k)
+    for _ in range(max_iter):
+        if active.size == 0:
+            break
+        sub = Packed(p.logx[active], p.y[active], p.w[active], p.n[active])
+        th = theta[active]
+        yhat, jac = model.jacobian(th, sub.logx)
+        sw = np.sqrt(sub.w)
+        r = np.where(sub.w > 0, sub.y - yhat, 0.0) * sw
+        jw = jac * sw[:, :, None]
+        jtj = np.einsum("mnp,mnq->mpq", jw, jw)
+        jtr = np.einsum("mnp,mn->mp", jw, r)
+        diag = np.einsum("mpp->mp", jtj)
+        scale = np.maximum(diag, 1e-12 * np.maximum(diag.max(axis=1, keepdims=True), 1e-300))
+        lam_a = lam[active]
+        a = jtj + (lam_a[:, None, None] * scale[:, :, None]) * eye[None]
+        try:
+            step = np.linalg.solve(a, jtr[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            step = np.stack([_safe_solve(a[i], jtr[i]) for i in range(a.shape[0])])
+        new = th.copy()
+        new[:, idx] = th[:, idx] + step
+        new = _clip(model, new, lo[active], hi[active])
+        new_rss = rss_of(model, new, sub)
+        finite = np.isfinite(new_rss) & np.all(np.isfinite(new), axis=1)
+        accept = finite & (new_rss <= rss[active])
+        iters[active] += 1
+        old_rss = rss[active]
+        rel_change = np.abs(old_rss - new_rss) / np.maximum(old_rss, 1e-300)
+        denom = np.maximum(np.abs(th[:, idx]), 1e-6)
+        rel_step = np.max(np.abs(new[:, idx] - th[:, idx]) / denom, axis=1)
+        theta[active[accept]] = new[accept]
+        rss[active[accept]] = new_rss[accept]
+        lam_new = np.where(accept, np.maximum(lam_a / 10.0, 1e-15), lam_a * 10.0)
+        lam[active] = lam_new
+        tiny = old_rss <= 1e-300  # exact fit
+        done = (accept & (rel_change <= rtol) & (rel_step <= 1e-9)) | (lam_new > 1e16) | tiny
+        converged[active[done]] = True
+        active = active[~done]
+    return LMResult(theta=theta, rss=rss, converged=converged, iterations=iters)
+
+
+def _safe_solve(a: Array, b: Array) -> Array:
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        return np.asarray(np.linalg.lstsq(a, b, rcond=None)[0], dtype=float)
+
+
+def rss_hessian(model: Model, theta: Array, p: Packed) -> tuple[Array, Array]:
+    """Half the full Hessian of the RSS w.r.t. the free internal parameters, and ``JᵀJ``.
+
+    ``M = JᵀWJ − Σ w r ∇²f``; the second derivatives come from central differences of
+    the analytic Jacobian (relative step 1e-5), so ``M`` is accurate to ~1e-9 relative.
+    drc's covariance is ``s² M⁻¹`` (it inverts the numerical Hessian of the RSS scaled by
+    ``2 s²``), unlike the Gauss–Newton shortcut ``s² (JᵀWJ)⁻¹``.
+    """
+    idx = model.free_index
+    k = len(idx)
+    yhat, jac = model.jacobian(theta, p.logx)
+    r = np.where(p.w > 0, p.y - yhat, 0.0) * p.w
+    jtj = np.einsum("mnp,mnq,mn->mpq", jac, jac, p.w)
+    second = np.zeros_like(jtj)
+    for j in range(k):
+        h = 1e-5 * np.maximum(np.abs(theta[:, idx[j]]), 1e-2)
+        tp = theta.copy()
+        tm = theta.copy()
+        tp[:, idx[j]] += h
+        tm[:, idx[j]] -= h
+        _, jp = model.jacobian(tp, p.logx)
+        _, jm = model.jacobian(tm, p.logx)
+        djac = (jp - jm) / (2 * h[:, None, None])  # (m, n, k): d/dtheta_j of column q
+        second[:, j, :] = np.einsum("mn,mnq->mq", r, djac)
+    second = 0.5 * (second + np.swapaxes(second, 1, 2))
+    return jtj - second, jtj

@@ -1,0 +1,626 @@
+"""Fit dose-response curves to every curve of a long table at once.
+
+The result table has one row per curve — every curve of the input, whatever happened to
+it — with the columns documented in :data:`TABLE_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import stats
+from scipy.integrate import simpson
+
+from ..errors import InputError
+from ..tables import require_columns, require_numeric
+from . import _lm
+from .models import PARAM_NAMES, PUBLIC_NAMES, Model, get_model
+
+__all__ = ["fit", "DoseResponseFit", "TABLE_COLUMNS", "STATUSES", "ed_columns"]
+
+Array = NDArray[np.float64]
+
+#: Column documentation of :attr:`DoseResponseFit.table` (units in brackets).
+TABLE_COLUMNS: dict[str, str] = {
+    "<by columns>": "the grouping columns that identify the curve",
+    "model": "model name (ll4, ll3, ll5, w14, w24, ... with fixed parameters in brackets)",
+    "n": "number of points used in the fit",
+    "n_doses": "number of distinct doses used",
+    "status": "ok, or why the curve is not a clean fit (see STATUSES)",
+    "bottom": "c: lower asymptote [response units]",
+    "top": "d: upper asymptote [response units]",
+    "ec50": "e: inflection dose (drc's e, Prism's relative IC50) [dose units]",
+    "hill": "b: slope in drc's sign convention (b > 0: response falls with dose) [1]",
+    "asym": "f: asymmetry of LL.5 (1 for other models)",
+    "ec50_lower, ec50_upper": "95% delta-method CI of ec50, estimate ± t(0.975, df)·SE [dose units]",
+    "<param>_se": "standard errors from the inverse full Hessian of the RSS times σ² (as drc)",
+    "rss": "residual sum of squares [response units²]",
+    "df": "residual degrees of freedom (n − number of estimated parameters)",
+    "sigma": "residual standard error sqrt(rss/df) [response units]",
+    "loglik, aic, bic": "Gaussian log-likelihood and information criteria (drc's definitions)",
+    "p_effect": "extra-sum-of-squares F test of the model against a flat line (mean)",
+    "lof_f, lof_p": "lack-of-fit F test against one mean per dose (where doses are replicated)",
+    "auc": "area under the fitted curve over the tested log10-dose range divided by its width "
+    "(mean fitted response) [response units]",
+    "activity_area": "area between the reference level (100 by default) and the fitted curve over "
+    "the tested log10-dose range, as a fraction of the reference [log10 dose units]",
+    "edX, edX_lower, edX_upper": "dose at which the response has moved X% of the way from the "
+    "zero-dose asymptote to the other one (drc's relative ED) and its 95% delta-method CI",
+    "dose_min, dose_max": "lowest positive and highest dose tested [dose units]",
+    "df_sigma": "degrees of freedom of sigma (pooled df when pool_variance=True)",
+    "n_outliers": "points whose residual exceeds 5 SDs, the SD being the larger of 1.4826·MAD "
+    "and the RMS of the residuals (a screen, not ROUT)",
+    "converged, iterations": "optimiser diagnostics",
+    "message": "plain-language explanation of the status",
+}
+
+#: statuses a curve can end with, from the most to the least severe
+STATUSES: dict[str, str] = {
+    "no_data": "no usable point (all points excluded or missing)",
+    "too_few_points": "fewer distinct doses or points than parameters to estimate",
+    "no_convergence": "the optimiser did not reach a minimum",
+    "not_identifiable": "the minimum is not unique (singular Hessian): no standard errors",
+    "flat": "no significant dose effect (F test against a flat line, p >= alpha)",
+    "ec50_above_range": "ec50 lies above the highest tested dose",
+    "ec50_below_range": "ec50 lies below the lowest positive tested dose",
+    "outliers": "at least one point lies more than 5 SDs from the curve (see n_outliers)",
+    "ambiguous": "ec50 poorly determined (its 95% CI reaches 0) or an asymptote far outside "
+    "the observed responses",
+    "ok": "clean fit with the ec50 inside the tested range",
+}
+
+
+def ed_columns(level: float) -> tuple[str, str, str]:
+    """Names of the estimate and CI columns of one ED level (``ed50``, ...)."""
+    name = f"ed{level:g}".replace(".", "_")
+    return name, f"{name}_lower", f"{name}_upper"
+
+
+@dataclass(frozen=True)
+class DoseResponseFit:
+    """Result of :func:`fit`.
+
+    Attributes
+    ----------
+    table
+        One row per input curve (see :data:`TABLE_COLUMNS`).
+    points
+        The points that were used: grouping columns, ``dose``, ``response``.
+    excluded
+        Points left out, each with a ``reason``: grouping columns, ``dose``,
+        ``response``, ``source_row`` (0-based position in the input table), ``reason``.
+    by
+        Grouping column names.
+    model
+        The fitted :class:`~preclin.doseresponse.models.Model`.
+    dose_unit
+        Unit of the dose column (for labels), may be empty.
+    vcov
+        ``(n_curves, k, k)`` covariance of the free parameters in drc's
+        parameterisation (``e`` in dose units), NaN where not available.
+    """
+
+    table: pd.DataFrame
+    points: pd.DataFrame
+    excluded: pd.DataFrame
+    by: list[str]
+    model: Model
+    dose_unit: str = ""
+    ed: tuple[float, ...] = (50.0,)
+    vcov: Array = field(default_factory=lambda: np.zeros((0, 0, 0)))
+
+    def summary(self) -> pd.Series:
+        """Number of curves per status."""
+        return self.table["status"].value_counts().reindex(list(STATUSES), fill_value=0)
+
+
+def _as_list(by: str | Sequence[str] | None) -> list[str]:
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [b.strip() for b in by.split(",") if b.strip()]
+    return list(by)
+
+
+def _parse_levels(ed: Iterable[float] | float | str | None) -> tuple[float, ...]:
+    if ed is None:
+        return ()
+    if isinstance(ed, str):
+        items: list[object] = [s for s in ed.split(",") if s.strip()]
+    elif isinstance(ed, (int, float)):
+        items = [ed]
+    else:
+        items = list(ed)
+    out: list[float] = []
+    for item in items:
+        try:
+            val = float(item)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InputError(f"ED level {item!r} is not a number") from None
+        if not 0 < val < 100:
+            raise InputError(f"ED level {val:g} must be between 0 and 100 (exclusive)")
+        out.append(val)
+    return tuple(dict.fromkeys(out))
+
+
+def fit(
+    data: pd.DataFrame,
+    *,
+    dose: str,
+    response: str,
+    by: str | Sequence[str] | None = None,
+    model: str | Model = "ll4",
+    ed: Iterable[float] | float | str | None = (50,),
+    fixed: Mapping[str, float] | None = None,
+    weights: str | None = None,
+    dose_unit: str = "",
+    alpha: float = 0.05,
+    reference: float = 100.0,
+    exclude_column: str | None = "excluded",
+    reason_column: str = "reason",
+    file: str | Path | None = None,
+    n_starts: int = 2,
+    pool_variance: bool = False,
+) -> DoseResponseFit:
+    """Fit a dose-response model to every curve of a long table.
+
+    Parameters
+    ----------
+    data
+        Long table, one row per well/point.
+    dose, response
+        Column names of the dose (>= 0, any unit) and the response.
+    by
+        Column(s) identifying a curve (e.g. ``["cell_line", "drug"]``); ``None`` fits
+        all rows as one curve.
+    model
+        ``"ll4"`` (default; Prism's "log(inhibitor) vs response, variable slope"),
+        ``"ll3"``, ``"ll5"``, ``"w14"``, ``"w24"``, ... or drc names (``"LL.4"``).
+    ed
+        Effect levels X (0 < X < 100) for which ``edX`` and its 95% CI are reported.
+    fixed
+        Parameters to hold constant, e.g. ``{"bottom": 0, "top": 100}``.
+    weights
+        Optional column of case weights (weighted least squares).
+    dose_unit
+        Unit label for the dose (used by plots and reports).
+    alpha
+        Level of the "any effect" F test that marks a curve ``flat``.
+    reference
+        Response level meaning "no effect" for ``activity_area`` (100 for % viability).
+    exclude_column, reason_column
+        If the table has a boolean ``exclude_column`` (as written by
+        :func:`preclin.plates.normalise`), rows marked True are left out and listed in
+        ``excluded`` with the reason in ``reason_column``.
+    file
+        Name of the file the table came from, for error messages.
+    n_starts
+        Number of best grid starting points refined by Levenberg–Marquardt.
+    pool_variance
+        Use one residual variance pooled over all fitted curves (sum of RSS over sum of
+        residual df), as drc does when several curves are fitted in one ``drm`` call
+        with ``curveid``; standard errors, CIs and t quantiles then use the pooled df.
+
+    Returns
+    -------
+    DoseResponseFit
+
+    Raises
+    ------
+    InputError
+        Missing columns, non-numeric or negative doses, non-numeric responses.
+    """
+    by_cols = _as_list(by)
+    mdl = get_model(model, fixed)
+    levels = _parse_levels(ed)
+    if not isinstance(data, pd.DataFrame):
+        raise InputError("expected a table (pandas.DataFrame)", file=file)
+    if data.shape[0] == 0:
+        raise InputError("the table has no rows", file=file)
+    needed = [dose, response, *by_cols] + ([weights] if weights else [])
+    require_columns(data, needed, file=file)
+    df = data.reset_index(drop=True)
+    x = require_numeric(df, dose, file=file, nonnegative=True)
+    if np.isinf(x.to_numpy()).any():
+        pos = int(np.isinf(x.to_numpy()).nonzero()[0][0])
+        raise InputError(f"column '{dose}' must be finite", file=file, location=f"row {pos + 2}")
+    y = require_numeric(df, response, file=file, allow_nan=True)
+    wts = None
+    if weights:
+        wts = require_numeric(df, weights, file=file, nonnegative=True).to_numpy()
+
+    # --- curve identity (every curve of the input appears in the output)
+    if by_cols:
+        keys = df[by_cols]
+        codes = keys.groupby(by_cols, sort=False, dropna=False).ngroup().to_numpy()
+        first = pd.Series(np.arange(len(df))).groupby(codes).first().to_numpy()
+        curves = keys.iloc[first].reset_index(drop=True)
+    else:
+        codes = np.zeros(len(df), dtype=np.int64)
+        curves = pd.DataFrame(index=[0])
+    n_curves = len(curves)
+
+    # --- which points are used
+    reasons = np.full(len(df), "", dtype=object)
+    if exclude_column and exclude_column in df.columns:
+        excl = df[exclude_column].fillna(False).astype(bool).to_numpy()
+        why = (
+            df[reason_column].astype("string").fillna("").to_numpy()
+            if reason_column in df.columns
+            else np.full(len(df), "", dtype=object)
+        )
+        for i in np.nonzero(excl)[0]:
+            reasons[i] = str(why[i]) or "excluded upstream"
+    yv = y.to_numpy()
+    missing = ~np.isfinite(yv) & (reasons == "")
+    reasons[missing] = "response missing"
+    if wts is not None:
+        reasons[(wts == 0) & (reasons == "")] = "weight is zero"
+    used = reasons == ""
+
+    xv = x.to_numpy()
+    table, vcov = _fit_packed(
+        mdl, codes[used], xv[used], yv[used], n_curves, levels,
+        None if wts is None else wts[used], alpha, reference, n_starts, pool_variance,
+    )
+    table = pd.concat([curves.reset_index(drop=True), table], axis=1) if by_cols else table
+
+    pts = df.loc[used, by_cols].copy() if by_cols else pd.DataFrame(index=df.index[used])
+    pts["dose"] = xv[used]
+    pts["response"] = yv[used]
+    exc = df.loc[~used, by_cols].copy() if by_cols else pd.DataFrame(index=df.index[~used])
+    exc["dose"] = xv[~used]
+    exc["response"] = yv[~used]
+    exc["source_row"] = np.nonzero(~used)[0]
+    exc["reason"] = reasons[~used].astype(str)
+    return DoseResponseFit(
+        table=table,
+        points=pts.reset_index(drop=True),
+        excluded=exc.reset_index(drop=True),
+        by=by_cols,
+        model=mdl,
+        dose_unit=dose_unit,
+        ed=levels,
+        vcov=vcov,
+    )
+
+
+def _fit_packed(
+    mdl: Model,
+    codes: NDArray[np.int64],
+    x: Array,
+    y: Array,
+    n_curves: int,
+    levels: tuple[float, ...],
+    w: Array | None,
+    alpha: float,
+    reference: float,
+    n_starts: int,
+    pool_variance: bool = False,
+) -> tuple[pd.DataFrame, Array]:
+    """Fit all curves (already validated) and build the result table (no by-columns)."""
+    k = mdl.n_free
+    packed = _lm.pack(codes.astype(np.int64), x, y, n_curves, w)
+    n = packed.n
+    wmask = packed.w > 0
+    # distinct doses per curve
+    lx = np.where(wmask, packed.logx, np.nan)
+    srt = np.sort(np.where(np.isneginf(lx), -1e300, lx), axis=1)
+    distinct = np.sum(np.isfinite(srt) & np.concatenate(
+        [np.ones((n_curves, 1), bool), np.diff(srt, axis=1) != 0], axis=1), axis=1)
+    distinct = np.where(n > 0, distinct, 0)
+
+    status = np.full(n_curves, "", dtype=object)
+    status[n == 0] = "no_data"
+    few = (n > 0) & ((distinct < k) | (n <= k))
+    status[few] = "too_few_points"
+    todo = np.nonzero(status == "")[0]
+
+    theta = np.full((n_curves, 5), np.nan)
+    rss = np.full(n_curves, np.nan)
+    conv = np.zeros(n_curves, dtype=bool)
+    iters = np.zeros(n_curves, dtype=np.int64)
+    if todo.size:
+        sub = _lm.Packed(packed.logx[todo], packed.y[todo], packed.w[todo], n[todo])
+        starts = _lm.grid_starts(mdl, sub, n_best=max(1, n_starts))
+        best: _lm.LMResult | None = None
+        for s in range(starts.shape[0]):
+            res = _lm.levenberg_marquardt(mdl, starts[s], sub)
+            if best is None:
+                best = res
+                continue
+            better = res.rss < best.rss * (1 - 1e-12)
+            best = _lm.LMResult(
+                theta=np.where(better[:, None], res.theta, best.theta),
+                rss=np.where(better, res.rss, best.rss),
+                converged=np.where(better, res.converged, best.converged),
+                iterations=best.iterations + res.iterations,
+            )
+        assert best is not None
+        th = best.theta
+        if mdl.name == "ll4" or (mdl.family == "ll" and not mdl.five and not (
+            {"c", "d", "b"} & set(mdl.fixed))):
+            # canonical form: top >= bottom (b carries the direction), as drc reports it
+            swap = th[:, 1] > th[:, 2]
+            th[swap, 0] *= -1
+            th[swap, 1], th[swap, 2] = th[swap, 2].copy(), th[swap, 1].copy()
+        theta[todo] = th
+        rss[todo] = best.rss
+        conv[todo] = best.converged
+        iters[todo] = best.iterations
+
+    fitted = ~np.isnan(rss)
+    df_res = (n - k).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2 = np.where(df_res > 0, rss / df_res, np.nan)
+    df_t = df_res.copy()
+    if pool_variance:
+        pool = fitted & conv & (df_res > 0)
+        if pool.any():
+            df_pool = float(df_res[pool].sum())
+            s2 = np.where(fitted, float(rss[pool].sum()) / df_pool, np.nan)
+            df_t = np.where(fitted, df_pool, df_res)
+
+    # --- covariance in drc's parameterisation
+    vcov = np.full((n_curves, k, k), np.nan)
+    identifiable = np.zeros(n_curves, dtype=bool)
+    fit_idx = np.nonzero(fitted & conv)[0]
+    if fit_idx.size:
+        sub = _lm.Packed(packed.logx[fit_idx], packed.y[fit_idx], packed.w[fit_idx], n[fit_idx])
+        hess, _ = _lm.rss_hessian(mdl, theta[fit_idx], sub)
+        for j, ci in enumerate(fit_idx):
+            v = _inverse_pd(hess[j])
+            if v is None:
+                continue
+            identifiable[ci] = True
+            # d(e)/d(log e) = e
+            jac = np.ones(k)
+            if "e" in mdl.free:
+                jac[mdl.free.index("e")] = np.exp(theta[ci, 3])
+            vcov[ci] = s2[ci] * v * np.outer(jac, jac)
+
+    # --- parameters and standard errors
+    out: dict[str, object] = {
+        "model": np.full(n_curves, mdl.name, dtype=object),
+        "n": n,
+        "n_doses": distinct,
+        "status": status,
+    }
+    nat = theta.copy()
+    nat[:, 3] = np.exp(theta[:, 3])
+    order = ["c", "d", "e", "b"] + (["f"] if mdl.five else [])
+    for p in order:
+        out[PUBLIC_NAMES[p]] = nat[:, PARAM_NAMES.index(p)]
+    tq = np.where(df_t > 0, stats.t.ppf(0.975, np.maximum(df_t, 1)), np.nan)
+    se: dict[str, Array] = {}
+    for p in order:
+        if p in mdl.free:
+            j = mdl.free.index(p)
+            se[p] = np.sqrt(np.where(vcov[:, j, j] >= 0, vcov[:, j, j], np.nan))
+        else:
+            se[p] = np.full(n_curves, np.nan)
+    out["ec50_lower"] = nat[:, 3] - tq * se["e"]
+    out["ec50_upper"] = nat[:, 3] + tq * se["e"]
+    for p in order:
+        out[f"{PUBLIC_NAMES[p]}_se"] = se[p]
+
+    # --- goodness of fit
+    nn = n.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loglik = -nn / 2 * (np.log(2 * np.pi) + np.log(rss / nn) + 1)
+    out["rss"] = rss
+    out["df"] = np.where(fitted, df_res, np.nan)
+    out["sigma"] = np.sqrt(s2)
+    out["df_sigma"] = np.where(fitted, df_t, np.nan)
+    out["loglik"] = loglik
+    out["aic"] = -2 * loglik + 2 * (k + 1)
+    out["bic"] = -2 * loglik + np.log(nn) * (k + 1)
+    p_effect = _effect_test(packed, rss, k)
+    out["p_effect"] = p_effect
+    lof_f, lof_p = _lack_of_fit(packed, rss, k)
+    out["lof_f"] = lof_f
+    out["lof_p"] = lof_p
+    n_out, ymin, ymax = _outliers(mdl, theta, packed)
+    out["n_outliers"] = n_out
+    lo, hi = _tested_range(packed)
+    auc, area = _areas(mdl, theta, lo, hi, reference)
+    out["auc"] = np.where(fitted, auc, np.nan)
+    out["activity_area"] = np.where(fitted, area, np.nan)
+
+    # --- effective doses
+    for level in levels:
+        est, sed = _ed(mdl, theta, vcov, level)
+        name, lower, upper = ed_columns(level)
+        out[name] = est
+        out[lower] = est - tq * sed
+        out[upper] = est + tq * sed
+    out["dose_min"] = np.exp(lo)
+    out["dose_max"] = np.exp(hi)
+    out["converged"] = conv
+    out["iterations"] = iters
+
+    # --- status
+    e = nat[:, 3]
+    rest = status == ""
+    nonfinite = ~np.all(np.isfinite(theta[:, :4]), axis=1)
+    status[rest & (~conv | nonfinite)] = "no_convergence"
+    rest = status == ""
+    status[rest & ~identifiable] = "not_identifiable"
+    rest = status == ""
+    status[rest & ~(p_effect < alpha)] = "flat"
+    rest = status == ""
+    status[rest & (e > np.exp(hi) * (1 + 1e-9))] = "ec50_above_range"
+    rest = status == ""
+    status[rest & (e < np.exp(lo) * (1 - 1e-9))] = "ec50_below_range"
+    rest = status == ""
+    status[rest & (n_out > 0)] = "outliers"
+    rest = status == ""
+    yrange = ymax - ymin
+    wild = (nat[:, 1] < ymin - yrange) | (nat[:, 2] > ymax + yrange)
+    vague = ~(out["ec50_lower"] > 0) | ~np.isfinite(out["ec50_upper"])  # type: ignore[operator]
+    status[rest & (wild | vague)] = "ambiguous"
+    status[status == ""] = "ok"
+    out["status"] = status
+    drift = (e > np.exp(hi)) | (e < np.exp(lo))
+    out["message"] = [
+        _message(s, pe, alpha, dr)
+        for s, pe, dr in zip(status, p_effect, drift, strict=True)
+    ]
+    return pd.DataFrame(out), vcov
+
+
+def _message(status: str, p_effect: float, alpha: float, drift: bool) -> str:
+    if status == "no_convergence" and drift:
+        return (STATUSES[status] + "; the ec50 drifts outside the tested doses "
+                "(a plateau is not reached within the tested range)")
+    if status == "flat":
+        return f"no significant dose effect (F test p = {p_effect:.3g} >= {alpha:g})"
+    return "" if status == "ok" else STATUSES[status]
+
+
+def _inverse_pd(h: Array) -> Array | None:
+    """Inverse of a symmetric positive-definite matrix, or None if it is not PD."""
+    if not np.all(np.isfinite(h)):
+        return None
+    d = np.sqrt(np.abs(np.diag(h)))
+    if np.any(d == 0):
+        return None
+    hs = h / np.outer(d, d)
+    try:
+        chol = np.linalg.cholesky(hs)
+    except np.linalg.LinAlgError:
+        return None
+    if np.min(np.diag(chol)) < 1e-7:
+        return None
+    inv = np.linalg.inv(hs)
+    return np.asarray(inv / np.outer(d, d))
+
+
+def _outliers(mdl: Model, theta: Array, p: _lm.Packed) -> tuple[Array, Array, Array]:
+    """Count gross outliers per curve; also return the observed response range."""
+    sel = p.w > 0
+    with np.errstate(invalid="ignore"):
+        resid = np.where(sel, p.y - mdl.response(np.nan_to_num(theta), p.logx), np.nan)
+        med = np.nanmedian(np.where(sel, resid, np.nan), axis=1, keepdims=True) \
+            if sel.any() else np.zeros((p.y.shape[0], 1))
+        mad = 1.4826 * np.nanmedian(np.abs(resid - med), axis=1)
+        rms = np.sqrt(np.nanmean(resid**2, axis=1))
+        # conservative scale: the larger of the robust SD and the residual RMS
+        mad = np.maximum(mad, rms)
+        rz = np.abs(resid - med) / mad[:, None]
+    n_out = np.where(mad > 0, np.sum(np.where(sel, rz > 5.0, False), axis=1), 0)
+    n_out = np.where(np.all(np.isfinite(theta[:, :4]), axis=1), n_out, 0)
+    ymin = np.where(sel, p.y, np.inf).min(axis=1)
+    ymax = np.where(sel, p.y, -np.inf).max(axis=1)
+    return n_out.astype(np.int64), ymin, ymax
+
+
+def _tested_range(p: _lm.Packed) -> tuple[Array, Array]:
+    """log of the lowest positive and the highest dose of every curve (nan if none)."""
+    finite = np.isfinite(p.logx) & (p.w > 0)
+    lo = np.where(finite, p.logx, np.inf).min(axis=1)
+    hi = np.where(finite, p.logx, -np.inf).max(axis=1)
+    lo = np.where(np.isfinite(lo), lo, np.nan)
+    hi = np.where(np.isfinite(hi), hi, np.nan)
+    return lo, hi
+
+
+def _effect_test(p: _lm.Packed, rss: Array, k: int) -> Array:
+    """Extra-sum-of-squares F test of the fitted model against a constant (weighted mean)."""
+    w = p.w
+    sw = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (w * p.y).sum(axis=1) / sw
+        rss0 = (w * (p.y - mean[:, None]) ** 2).sum(axis=1)
+        df1 = k - 1
+        df2 = p.n - k
+        f = ((rss0 - rss) / df1) / (rss / df2)
+    f = np.where(rss0 <= 0, 0.0, f)
+    f = np.where((rss <= 0) & (rss0 > 0), np.inf, f)
+    pval = np.where((df2 > 0) & np.isfinite(rss), stats.f.sf(np.maximum(f, 0), df1,
+                                                              np.maximum(df2, 1)), np.nan)
+    return np.asarray(pval, dtype=float)
+
+
+def _lack_of_fit(p: _lm.Packed, rss: Array, k: int) -> tuple[Array, Array]:
+    """Lack-of-fit F test against one mean per distinct dose (needs replicates)."""
+    m = p.y.shape[0]
+    fvals = np.full(m, np.nan)
+    pvals = np.full(m, np.nan)
+    for i in range(m):
+        sel = p.w[i] > 0
+        if not sel.any() or not np.isfinite(rss[i]):
+            continue
+        xs = p.logx[i, sel]
+        ys = p.y[i, sel]
+        ws = p.w[i, sel]
+        _, inv = np.unique(xs, return_inverse=True)
+        g = int(inv.max()) + 1
+        sw = np.bincount(inv, weights=ws)
+        means = np.bincount(inv, weights=ws * ys) / sw
+        sspe = float(np.sum(ws * (ys - means[inv]) ** 2))
+        df_pe = ys.size - g
+        df_lof = g - k
+        if df_pe <= 0 or df_lof <= 0 or sspe <= 0:
+            continue
+        fval = ((rss[i] - sspe) / df_lof) / (sspe / df_pe)
+        fvals[i] = fval
+        pvals[i] = stats.f.sf(max(fval, 0.0), df_lof, df_pe)
+    return fvals, pvals
+
+
+def _areas(
+    mdl: Model, theta: Array, lo: Array, hi: Array, reference: float
+) -> tuple[Array, Array]:
+    """Normalised AUC and activity area of the fitted curves over the tested range."""
+    m = theta.shape[0]
+    ok = np.isfinite(lo) & np.isfinite(hi) & (hi > lo) & np.all(np.isfinite(theta[:, :4]), axis=1)
+    auc = np.full(m, np.nan)
+    area = np.full(m, np.nan)
+    if not ok.any():
+        return auc, area
+    t = np.linspace(0.0, 1.0, 201)
+    grid = lo[ok, None] + (hi - lo)[ok, None] * t[None, :]
+    yhat = mdl.response(theta[ok], grid)
+    width10 = (hi[ok] - lo[ok]) / np.log(10)
+    integral = simpson(yhat, x=t, axis=1)  # mean over the range
+    auc[ok] = integral
+    if reference != 0:
+        act = np.clip((reference - yhat) / reference, 0.0, None)
+        area[ok] = simpson(act, x=t, axis=1) * width10
+    return auc, area
+
+
+def _ed(mdl: Model, theta: Array, vcov: Array, level: float) -> tuple[Array, Array]:
+    """Relative ED at ``level`` % and its delta-method standard error."""
+    m = theta.shape[0]
+    b = theta[:, 0]
+    le = theta[:, 3]
+    f = theta[:, 4]
+    g0 = mdl.g_at_zero_dose(b)
+    target = g0 + (level / 100.0) * (1.0 - 2.0 * g0)
+    zstar = mdl.ginv(target, f)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        est = np.exp(le + zstar / b)
+    # gradient w.r.t. the free parameters in drc's parameterisation (e in dose units)
+    k = mdl.n_free
+    grad = np.zeros((m, k))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for j, p in enumerate(mdl.free):
+            if p == "b":
+                grad[:, j] = -est * zstar / b**2
+            elif p == "e":
+                grad[:, j] = est / np.exp(le)
+            elif p == "f":
+                h = 1e-6 * np.maximum(np.abs(f), 1e-3)
+                zp = mdl.ginv(target, f + h)
+                zm = mdl.ginv(target, f - h)
+                grad[:, j] = est * (zp - zm) / (2 * h) / b
+        var = np.einsum("mi,mij,mj->m", grad, vcov, grad)
+        se = np.sqrt(np.where(var >= 0, var, np.nan))
+    return est, se
