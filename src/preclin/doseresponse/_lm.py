@@ -21,8 +21,9 @@ from .models import Model
 Array = NDArray[np.float64]
 
 #: bounds kept on |b| and on log e relative to the tested range (in natural-log units)
-MAX_ABS_B = 1e3
-LOG_E_MARGIN = 25.0
+MAX_ABS_B = 50.0
+LOG_E_MARGIN = 12.0
+ASYMPTOTE_MARGIN = 5.0
 
 
 @dataclass(frozen=True)
@@ -200,10 +201,40 @@ class LMResult:
     rss: Array
     converged: NDArray[np.bool_]
     iterations: NDArray[np.int64]
+    at_bound: NDArray[np.bool_]
 
 
-def _clip(model: Model, theta: Array, lo: Array, hi: Array) -> Array:
+def _asymptote_bounds(p: Packed) -> tuple[Array, Array]:
+    """Asymptotes are kept within the observed responses ± ASYMPTOTE_MARGIN ranges."""
+    ymax = np.where(p.w > 0, p.y, -np.inf).max(axis=1)
+    ymin = np.where(p.w > 0, p.y, np.inf).min(axis=1)
+    ok = np.isfinite(ymax) & np.isfinite(ymin)
+    ymax = np.where(ok, ymax, 1.0)
+    ymin = np.where(ok, ymin, 0.0)
+    yr = np.maximum(ymax - ymin, 1e-12 * np.maximum(np.abs(ymax), 1.0))
+    return ymin - ASYMPTOTE_MARGIN * yr, ymax + ASYMPTOTE_MARGIN * yr
+
+
+def _at_bound(model: Model, theta: Array, lo: Array, hi: Array,
+              ylo: Array, yhi: Array) -> NDArray[np.bool_]:
+    """Curves whose slope, log e or an asymptote sits on the bound kept by :func:`_clip`."""
+    hit = np.zeros(theta.shape[0], dtype=bool)
+    for j, name in ((1, "c"), (2, "d")):
+        if name not in model.fixed:
+            span = yhi - ylo
+            hit |= (theta[:, j] <= ylo + 1e-12 * span) | (theta[:, j] >= yhi - 1e-12 * span)
+    if "b" not in model.fixed:
+        hit |= np.abs(theta[:, 0]) >= MAX_ABS_B * (1 - 1e-12)
+    if "e" not in model.fixed:
+        hit |= (theta[:, 3] <= lo - LOG_E_MARGIN + 1e-9) | (theta[:, 3] >= hi + LOG_E_MARGIN - 1e-9)
+    return hit
+
+
+def _clip(model: Model, theta: Array, lo: Array, hi: Array, ylo: Array, yhi: Array) -> Array:
     out = theta.copy()
+    for j, name in ((1, "c"), (2, "d")):
+        if name not in model.fixed:
+            out[:, j] = np.clip(out[:, j], ylo, yhi)
     if "b" not in model.fixed:
         out[:, 0] = np.clip(out[:, 0], -MAX_ABS_B, MAX_ABS_B)
     if "e" not in model.fixed:
@@ -219,28 +250,36 @@ def levenberg_marquardt(
     p: Packed,
     *,
     max_iter: int = 200,
-    rtol: float = 1e-13,
+    ftol: float = 1e-12,
 ) -> LMResult:
     """Minimise the weighted RSS of every curve from ``theta0`` (``(m, 5)``).
 
     Marquardt's scaling (damping proportional to ``diag(JᵀJ)``) with a per-curve damping
     factor; a step is accepted only when it lowers the RSS. A curve is converged when an
-    accepted step changes the RSS by less than ``rtol`` relative and the largest relative
-    parameter change is below ``1e-9``, or when no step can lower the RSS any further
-    (damping saturated), which happens only at a minimum.
+    accepted, nearly Gauss–Newton step lowers the RSS by less than ``ftol`` relative, when
+    the relative step is below 1e-10, when the residuals are orthogonal to every Jacobian
+    column (cosine below 1e-10), or when no step can lower the RSS any further (damping
+    saturated), which happens only at a minimum or along a direction where the RSS keeps
+    falling towards an asymptote (e.g. an infinitely steep curve).
     """
     theta = theta0.copy()
     m = theta.shape[0]
     idx = model.free_index
     k = len(idx)
     lo, hi = _dose_range(p)
+    ylo, yhi = _asymptote_bounds(p)
+    theta = _clip(model, theta, lo, hi, ylo, yhi)
     rss = rss_of(model, theta, p)
     lam = np.full(m, 1e-3)
     converged = np.zeros(m, dtype=bool)
     iters = np.zeros(m, dtype=np.int64)
     active = np.arange(m)
     eye = np.eye(k)
-    for _ in range(max_iter):
+    window = 10
+    hist = np.tile(rss[:, None], (1, window))
+    drifting = np.zeros(m, dtype=bool)
+    yrange = (yhi - ylo) / (1 + 2 * ASYMPTOTE_MARGIN)
+    for it in range(max_iter):
         if active.size == 0:
             break
         sub = Packed(p.logx[active], p.y[active], p.w[active], p.n[active])
@@ -261,7 +300,7 @@ def levenberg_marquardt(
             step = np.stack([_safe_solve(a[i], jtr[i]) for i in range(a.shape[0])])
         new = th.copy()
         new[:, idx] = th[:, idx] + step
-        new = _clip(model, new, lo[active], hi[active])
+        new = _clip(model, new, lo[active], hi[active], ylo[active], yhi[active])
         new_rss = rss_of(model, new, sub)
         finite = np.isfinite(new_rss) & np.all(np.isfinite(new), axis=1)
         accept = finite & (new_rss <= rss[active])
@@ -275,10 +314,36 @@ def levenberg_marquardt(
         lam_new = np.where(accept, np.maximum(lam_a / 10.0, 1e-15), lam_a * 10.0)
         lam[active] = lam_new
         tiny = old_rss <= 1e-300  # exact fit
-        done = (accept & (rel_change <= rtol) & (rel_step <= 1e-9)) | (lam_new > 1e16) | tiny
+        # MINPACK-style tests: tiny relative RSS decrease on a near-Gauss-Newton step,
+        # a tiny relative step, or residuals orthogonal to the Jacobian columns (gtol)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cosine = np.max(np.abs(jtr) / np.sqrt(np.maximum(diag, 1e-300) *
+                                                 np.maximum(old_rss, 1e-300)[:, None]), axis=1)
+        ftol_ok = accept & (rel_change <= ftol) & (lam_a <= 1e-2)
+        xtol_ok = accept & (rel_step <= 1e-10)
+        gtol_ok = cosine <= 1e-10
+        # a slope or ec50 running to its bound: the infimum lies at infinity (a step
+        # between two doses, or no response within the range); stop there
+        bound = accept & _at_bound(model, new, lo[active], hi[active], ylo[active],
+                                   yhi[active])
+        # stalled drift: over the last `window` iterations the RSS fell by < 1e-6 relative
+        # while a parameter is heading off (very steep, ec50 outside the range, or an
+        # asymptote far beyond the data): the optimum lies at infinity
+        cur = rss[active]
+        slot = it % window
+        oldest = hist[active, (slot + 1) % window]
+        hist[active, slot] = cur
+        thn = theta[active]
+        heading_off = (np.abs(thn[:, 0]) > 8) | (thn[:, 3] < lo[active] - 1) | (
+            thn[:, 3] > hi[active] + 1) | (np.abs(thn[:, 2] - thn[:, 1]) > 3 * yrange[active])
+        stalled = (it >= window) & (oldest - cur <= 1e-6 * cur) & heading_off & ~(
+            ftol_ok | xtol_ok | gtol_ok)
+        drifting[active[stalled | bound]] = True
+        done = ftol_ok | xtol_ok | gtol_ok | (lam_new > 1e16) | tiny | bound | stalled
         converged[active[done]] = True
         active = active[~done]
-    return LMResult(theta=theta, rss=rss, converged=converged, iterations=iters)
+    return LMResult(theta=theta, rss=rss, converged=converged, iterations=iters,
+                    at_bound=_at_bound(model, theta, lo, hi, ylo, yhi) | drifting)
 
 
 def _safe_solve(a: Array, b: Array) -> Array:

@@ -56,6 +56,9 @@ TABLE_COLUMNS: dict[str, str] = {
     "n_outliers": "points whose residual exceeds 5 SDs, the SD being the larger of 1.4826·MAD "
     "and the RMS of the residuals (a screen, not ROUT)",
     "converged, iterations": "optimiser diagnostics",
+    "at_bound": "the optimiser stopped on a bound (|hill| = 50, ec50 e^12 times beyond the "
+    "tested range, an asymptote 5 response ranges beyond the data) or stalled while a parameter ran off: the least-squares optimum lies at "
+    "infinity (a step between two doses, no plateau within the range)",
     "message": "plain-language explanation of the status",
 }
 
@@ -325,6 +328,7 @@ def _fit_packed(
     rss = np.full(n_curves, np.nan)
     conv = np.zeros(n_curves, dtype=bool)
     iters = np.zeros(n_curves, dtype=np.int64)
+    bound = np.zeros(n_curves, dtype=bool)
     if todo.size:
         sub = _lm.Packed(packed.logx[todo], packed.y[todo], packed.w[todo], n[todo])
         starts = _lm.grid_starts(mdl, sub, n_best=max(1, n_starts))
@@ -340,6 +344,7 @@ def _fit_packed(
                 rss=np.where(better, res.rss, best.rss),
                 converged=np.where(better, res.converged, best.converged),
                 iterations=best.iterations + res.iterations,
+                at_bound=np.where(better, res.at_bound, best.at_bound),
             )
         assert best is not None
         th = best.theta
@@ -353,6 +358,7 @@ def _fit_packed(
         rss[todo] = best.rss
         conv[todo] = best.converged
         iters[todo] = best.iterations
+        bound[todo] = best.at_bound
 
     fitted = ~np.isnan(rss)
     df_res = (n - k).astype(float)
@@ -369,7 +375,7 @@ def _fit_packed(
     # --- covariance in drc's parameterisation
     vcov = np.full((n_curves, k, k), np.nan)
     identifiable = np.zeros(n_curves, dtype=bool)
-    fit_idx = np.nonzero(fitted & conv)[0]
+    fit_idx = np.nonzero(fitted & conv & ~bound)[0]
     if fit_idx.size:
         sub = _lm.Packed(packed.logx[fit_idx], packed.y[fit_idx], packed.w[fit_idx], n[fit_idx])
         hess, _ = _lm.rss_hessian(mdl, theta[fit_idx], sub)
@@ -442,6 +448,7 @@ def _fit_packed(
     out["dose_min"] = np.exp(lo)
     out["dose_max"] = np.exp(hi)
     out["converged"] = conv
+    out["at_bound"] = bound
     out["iterations"] = iters
 
     # --- status
@@ -450,7 +457,7 @@ def _fit_packed(
     nonfinite = ~np.all(np.isfinite(theta[:, :4]), axis=1)
     status[rest & (~conv | nonfinite)] = "no_convergence"
     rest = status == ""
-    status[rest & ~identifiable] = "not_identifiable"
+    status[rest & ~identifiable & ~bound] = "not_identifiable"
     rest = status == ""
     status[rest & ~(p_effect < alpha)] = "flat"
     rest = status == ""
@@ -463,18 +470,21 @@ def _fit_packed(
     yrange = ymax - ymin
     wild = (nat[:, 1] < ymin - yrange) | (nat[:, 2] > ymax + yrange)
     vague = ~(out["ec50_lower"] > 0) | ~np.isfinite(out["ec50_upper"])  # type: ignore[operator]
-    status[rest & (wild | vague)] = "ambiguous"
+    status[rest & (wild | vague | bound)] = "ambiguous"
     status[status == ""] = "ok"
     out["status"] = status
     drift = (e > np.exp(hi)) | (e < np.exp(lo))
     out["message"] = [
-        _message(s, pe, alpha, dr)
-        for s, pe, dr in zip(status, p_effect, drift, strict=True)
+        _message(s, pe, alpha, dr, bd)
+        for s, pe, dr, bd in zip(status, p_effect, drift, bound, strict=True)
     ]
     return pd.DataFrame(out), vcov
 
 
-def _message(status: str, p_effect: float, alpha: float, drift: bool) -> str:
+def _message(status: str, p_effect: float, alpha: float, drift: bool, at_bound: bool) -> str:
+    if at_bound and status != "ok":
+        return ("the least-squares optimum lies at infinity (a step between two doses or an "
+                "ec50 far outside the tested range): parameters shown at the bound, no CIs")
     if status == "no_convergence" and drift:
         return (STATUSES[status] + "; the ec50 drifts outside the tested doses "
                 "(a plateau is not reached within the tested range)")

@@ -1,0 +1,43 @@
+"""Studies: the study file, the runner that composes the rooms, provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .model import StudyFile, load_study_file
+from .runner import RESULT_TABLES, RunResult, classify, run_study
+
+__all__ = ["Study", "StudyFile", "RunResult", "RESULT_TABLES", "classify", "load_study_file"]
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study file and the folder its relative paths start from."""
+
+    spec: StudyFile
+    path: Path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Study:
+        """Read and validate ``study.toml`` (raises :class:`~preclin.errors.StudyError`)."""
+        p = Path(path)
+        return cls(spec=load_study_file(p), path=p)
+
+    def run(self, out: str | Path, *, progress: bool | Callable[[str], None] = False
+            ) -> RunResult:
+        """Run every experiment and write results, provenance and ``report.html`` to ``out``."""
+        cb: Callable[[str], None] | None
+        if progress is True:
+            from rich.console import Console
+
+            console = Console(stderr=True)
+
+            def cb(text: str) -> None:
+                console.print(f"[bold cyan]•[/] {text}")
+        elif callable(progress):
+            cb = progress
+        else:
+            cb = None
+        return run_study(self.spec, self.path.parent, Path(out), cb, study_path=self.path)
