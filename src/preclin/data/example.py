@@ -151,13 +151,21 @@ def write_example_study(directory: str | Path, *, seed: int = 2018) -> Path:
     ic50_res = np.exp(rng.uniform(np.log(15.0), np.log(300.0), len(MYELOMA_LINES) - n_sens))
     order = rng.permutation(len(MYELOMA_LINES))
     ic50 = np.concatenate([ic50_sens, ic50_res])[order]
+    # as in the seed study: LP-1 is sensitive, its derived line LP1-LR resistant
+    lp1, lr = MYELOMA_LINES.index("LP-1"), MYELOMA_LINES.index("LP1-LR")
+    if ic50[lp1] > 10:
+        swap = int(np.nonzero(ic50 < 10)[0][0])
+        ic50[[lp1, swap]] = ic50[[swap, lp1]]
+    if ic50[lr] < 10:
+        swap = int(np.nonzero(ic50 > 10)[0][0])
+        ic50[[lr, swap]] = ic50[[swap, lr]]
     curves_mm = []
     for k, line in enumerate(MYELOMA_LINES):
         cur = {
             "ec50": float(ic50[k]),
             "hill": float(rng.uniform(0.9, 2.0)),
             "bottom": float(rng.uniform(3.0, 15.0)),
-            "amp": float(rng.uniform(0.8, 1.5)),
+            "amp": float(rng.uniform(1.0, 1.15)),  # seeding titrated to similar vehicle OD
         }
         curves_mm.append(cur)
         truth.append({"experiment": "myeloma_lenalidomide", "cell_line": line,
@@ -173,9 +181,11 @@ def write_example_study(directory: str | Path, *, seed: int = 2018) -> Path:
         lay += [f"[plate.{name}]", f"day = {1 + p // 4}", ""]
         for slot in range(2):
             k = 2 * p + slot
+            rows = "A-C" if slot == 0 else "D-F"
             if k < len(MYELOMA_LINES):
-                rows = "A-C" if slot == 0 else "D-F"
                 lay += [f"[plate.{name}.row.'{rows}']", f'cell_line = "{MYELOMA_LINES[k]}"', ""]
+            else:  # unused rows: medium only, no cells
+                lay += [f"[plate.{name}.row.'{rows}']", 'control = "empty"', ""]
         slots = [curves_mm[2 * p + s] if 2 * p + s < len(MYELOMA_LINES) else None
                  for s in range(2)]
         od = _plate_values(rng, slots, LEN_DOSES_UM)
@@ -217,13 +227,14 @@ simulated = true
 name = "myeloma_lenalidomide"
 title = "Myeloma cell lines × lenalidomide (72 h, % of vehicle)"
 layout = "layouts/myeloma.toml"
-plate_map_factors = ["cell_line", "conc_uM"]
+plate_map_factors = ["control", "cell_line", "conc_uM"]
 overlay = "drug"
 
 [experiment.normalise]
 control_column = "control"
 blank = "blank"
 vehicle = "vehicle"
+vehicle_by = ["cell_line"]    # each cell line against its own vehicle wells
 
 [experiment.fit]
 dose = "conc_uM"
@@ -249,7 +260,7 @@ log10 = true
 name = "aml_chemo"
 title = "AML lines × cytarabine and idarubicin (WST-8, 48 h)"
 layout = "layouts/aml.toml"
-plate_map_factors = ["drug", "conc_nM"]
+plate_map_factors = ["control", "drug", "conc_nM"]
 overlay = "drug"
 
 [experiment.normalise]

@@ -77,6 +77,7 @@ class NormaliseSpec(_Strict):
     vehicle: str = "vehicle"
     positive: str | None = None
     by: list[str] = Field(default_factory=lambda: ["plate"])
+    vehicle_by: list[str] = Field(default_factory=list)
 
 
 class FitSpec(_Strict):

@@ -147,6 +147,7 @@ def run_experiment(
         wells = plates.normalise(
             raw, blank=norm.blank, vehicle=norm.vehicle, positive=norm.positive,
             by=tuple(norm.by), control_column=norm.control_column,
+            vehicle_by=tuple(norm.vehicle_by),
         )
         qc = plates.plate_qc(wells, control_column=norm.control_column,
                              vehicle=norm.vehicle,
@@ -157,8 +158,14 @@ def run_experiment(
         if col not in wells.columns:
             raise StudyError(f"experiment '{spec.name}': the layout has no column '{col}' "
                              f"(fit.dose / fit.by); it has {', '.join(map(str, wells.columns))}")
-    # only sample wells of the layout enter the fit; controls were marked excluded
-    fit_input = wells[wells[fs.by].notna().all(axis=1) | wells["excluded"]].copy()
+    # wells that belong to no curve (no cell line / drug in the layout) are excluded here
+    no_curve = ~wells["excluded"] & wells[fs.by].isna().any(axis=1)
+    if no_curve.any():
+        wells.loc[no_curve, "excluded"] = True
+        wells.loc[no_curve, "reason"] = f"no {'/'.join(fs.by)} in layout"
+        warnings.append(f"{spec.name}: {int(no_curve.sum())} well(s) have no "
+                        f"{'/'.join(fs.by)} in the layout and were not fitted")
+    fit_input = wells[wells[fs.by].notna().all(axis=1)].copy()
     with _step(progress, f"{spec.name}: fitting curves"):
         fits = dr.fit(fit_input, dose=fs.dose, response=fs.response, by=fs.by, model=fs.model,
                       ed=fs.ed, fixed=fs.fixed, dose_unit=fs.dose_unit,
@@ -173,12 +180,6 @@ def run_experiment(
         for c in spec.compare
     ]
     compare = pd.concat(compare_tables, ignore_index=True) if compare_tables else pd.DataFrame()
-    # every well accounted for
-    excluded = wells[wells["excluded"]]
-    no_curve = wells[~wells["excluded"] & wells[fs.by].isna().any(axis=1)]
-    if len(no_curve):
-        warnings.append(f"{spec.name}: {len(no_curve)} well(s) have no {'/'.join(fs.by)} in "
-                        "the layout and were not fitted")
     for _, row in qc.iterrows():
         if str(row.get("flag", "")):
             warnings.append(f"{spec.name}: plate {row['plate']}: QC flag {row['flag']}")
@@ -189,7 +190,6 @@ def run_experiment(
     for _, row in curves[curves["status"] != "ok"].iterrows():
         label = " / ".join(str(row[b]) for b in fs.by)
         warnings.append(f"{spec.name}: curve {label}: {row['status']} — {row['message']}")
-    del excluded
     # figures
     figs: list[tuple[str, Path]] = []
     with _step(progress, f"{spec.name}: drawing figures"):
