@@ -21,9 +21,9 @@ from .models import Model
 Array = NDArray[np.float64]
 
 #: bounds kept on |b| and on log e relative to the tested range (in natural-log units)
-MAX_ABS_B = 50.0
+MAX_ABS_B = 1000.0
 LOG_E_MARGIN = 12.0
-ASYMPTOTE_MARGIN = 5.0
+ASYMPTOTE_MARGIN = 100.0
 
 
 @dataclass(frozen=True)
@@ -87,9 +87,10 @@ def grid_starts(model: Model, p: Packed, n_best: int = 2) -> Array:
     """
     m = p.y.shape[0]
     lo, hi = _dose_range(p)
+    ylo, yhi = _asymptote_bounds(p)
     span = np.maximum(hi - lo, 1e-6)
     fracs = np.linspace(-0.25, 1.25, 13)
-    slopes = np.array([0.5, 1.0, 2.0, 5.0])
+    slopes = np.array([0.5, 1.0, 2.0, 4.0, 10.0, 40.0])
     both_free = not ({"c", "d"} & set(model.fixed))
     # log-logistic with free c and d is symmetric in the sign of b: keep b > 0 only
     symmetric_cd = both_free and model.family == "ll" and not model.five
@@ -105,51 +106,44 @@ def grid_starts(model: Model, p: Packed, n_best: int = 2) -> Array:
         le_grid = np.full((m, 1), np.log(model.fixed["e"]))
     else:
         le_grid = lo[:, None] + fracs[None, :] * span[:, None]
-    best_rss = np.full((n_best, m), np.inf)
-    best_theta = np.zeros((n_best, m, 5))
+    # best grid point for every slope, then the n_best slopes with the lowest RSS: the
+    # starts differ in slope, so a step-like optimum cannot hide a smoother, better one
+    per_b_rss = np.full((len(bvals), m), np.inf)
+    per_b_theta = np.zeros((len(bvals), m, 5))
     f0 = model.fixed.get("f", 1.0)
-    for b in bvals:
-        # z for all le at once: (m, L, n)
-        u = p.logx[:, None, :] - le_grid[:, :, None]
+    rows = np.arange(m)
+    for ib, b in enumerate(bvals):
+        u = p.logx[:, None, :] - le_grid[:, :, None]  # (m, L, n)
         with np.errstate(invalid="ignore"):
             z = b * u
         z = np.where(np.isnan(z), 0.0, z)
         g = model.g(z, f0)
         theta_cd, rss = _profile_cd(model, g, p)
+        # starts must lie inside the bounds the optimiser keeps (clipping would move them)
+        inside = ((theta_cd >= ylo[:, None, None]) & (theta_cd <= yhi[:, None, None])).all(-1)
+        rss = np.where(inside, rss, np.inf)
         if not symmetric_cd:
             # by convention top >= bottom: the W1/W2/LL.5 shapes with c > d are other models
             rss = np.where(theta_cd[..., 0] > theta_cd[..., 1], np.inf, rss)
-        L = le_grid.shape[1]
-        for j in range(L):
-            cand = np.zeros((m, 5))
-            cand[:, 0] = b
-            cand[:, 1:3] = theta_cd[:, j, :]
-            cand[:, 3] = le_grid[:, j]
-            cand[:, 4] = f0
-            _insert_best(best_rss, best_theta, rss[:, j], cand)
+        j = np.argmin(rss, axis=1)  # first minimum: deterministic
+        per_b_rss[ib] = rss[rows, j]
+        per_b_theta[ib, :, 0] = b
+        per_b_theta[ib, :, 1:3] = theta_cd[rows, j, :]
+        per_b_theta[ib, :, 3] = le_grid[rows, j]
+        per_b_theta[ib, :, 4] = f0
+    order = np.argsort(per_b_rss, axis=0, kind="stable")[:n_best]  # (n_best, m)
+    best_rss = np.take_along_axis(per_b_rss, order, axis=0)
+    best_theta = per_b_theta[order, rows[None, :], :]
+    if best_rss.shape[0] < n_best:  # fewer slopes than starts (fixed b): repeat the best
+        reps = n_best - best_rss.shape[0]
+        best_rss = np.concatenate([best_rss, np.repeat(best_rss[:1], reps, axis=0)])
+        best_theta = np.concatenate([best_theta, np.repeat(best_theta[:1], reps, axis=0)])
     # curves where nothing was finite: fall back to a neutral start
     bad = ~np.isfinite(best_rss[0])
     if bad.any():
         best_theta[:, bad] = np.array([1.0, 0.0, 1.0, 0.0, 1.0])
         best_theta[:, bad, 3] = (lo[bad] + hi[bad]) / 2
     return best_theta
-
-
-def _insert_best(best_rss: Array, best_theta: Array, rss: Array, cand: Array) -> None:
-    """Keep the ``n_best`` lowest-RSS candidates per curve (ties keep the earlier one)."""
-    k = best_rss.shape[0]
-    rss = np.where(np.isfinite(rss), rss, np.inf)
-    for slot in range(k):
-        better = rss < best_rss[slot]
-        if not better.any():
-            continue
-        # shift lower slots down
-        for s in range(k - 1, slot, -1):
-            best_rss[s] = np.where(better, best_rss[s - 1], best_rss[s])
-            best_theta[s] = np.where(better[:, None], best_theta[s - 1], best_theta[s])
-        best_rss[slot] = np.where(better, rss, best_rss[slot])
-        best_theta[slot] = np.where(better[:, None], cand, best_theta[slot])
-        rss = np.where(better, np.inf, rss)
 
 
 def _profile_cd(model: Model, g: Array, p: Packed) -> tuple[Array, Array]:
@@ -336,7 +330,8 @@ def levenberg_marquardt(
         thn = theta[active]
         heading_off = (np.abs(thn[:, 0]) > 8) | (thn[:, 3] < lo[active] - 1) | (
             thn[:, 3] > hi[active] + 1) | (np.abs(thn[:, 2] - thn[:, 1]) > 3 * yrange[active])
-        stalled = (it >= window) & (oldest - cur <= 1e-6 * cur) & heading_off & ~(
+        slow = np.where(it >= max_iter // 2, 1e-4, 1e-6)  # later on, accept a slower crawl
+        stalled = (it >= window) & (oldest - cur <= slow * cur) & heading_off & ~(
             ftol_ok | xtol_ok | gtol_ok)
         drifting[active[stalled | bound]] = True
         done = ftol_ok | xtol_ok | gtol_ok | (lam_new > 1e16) | tiny | bound | stalled

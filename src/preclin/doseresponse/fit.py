@@ -6,6 +6,7 @@ it — with the columns documented in :data:`TABLE_COLUMNS`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,8 +68,8 @@ STATUSES: dict[str, str] = {
     "no_data": "no usable point (all points excluded or missing)",
     "too_few_points": "fewer distinct doses or points than parameters to estimate",
     "no_convergence": "the optimiser did not reach a minimum",
-    "not_identifiable": "the minimum is not unique (singular Hessian): no standard errors",
     "flat": "no significant dose effect (F test against a flat line, p >= alpha)",
+    "not_identifiable": "the minimum is not unique (singular Hessian): no standard errors",
     "ec50_above_range": "ec50 lies above the highest tested dose",
     "ec50_below_range": "ec50 lies below the lowest positive tested dose",
     "outliers": "at least one point lies more than 5 SDs from the curve (see n_outliers)",
@@ -167,7 +168,7 @@ def fit(
     exclude_column: str | None = "excluded",
     reason_column: str = "reason",
     file: str | Path | None = None,
-    n_starts: int = 2,
+    n_starts: int = 3,
     pool_variance: bool = False,
 ) -> DoseResponseFit:
     """Fit a dose-response model to every curve of a long table.
@@ -425,7 +426,8 @@ def _fit_packed(
     out["df_sigma"] = np.where(fitted, df_t, np.nan)
     out["loglik"] = loglik
     out["aic"] = -2 * loglik + 2 * (k + 1)
-    out["bic"] = -2 * loglik + np.log(nn) * (k + 1)
+    with np.errstate(divide="ignore"):
+        out["bic"] = -2 * loglik + np.log(nn) * (k + 1)
     p_effect = _effect_test(packed, rss, k)
     out["p_effect"] = p_effect
     lof_f, lof_p = _lack_of_fit(packed, rss, k)
@@ -457,9 +459,9 @@ def _fit_packed(
     nonfinite = ~np.all(np.isfinite(theta[:, :4]), axis=1)
     status[rest & (~conv | nonfinite)] = "no_convergence"
     rest = status == ""
-    status[rest & ~identifiable & ~bound] = "not_identifiable"
-    rest = status == ""
     status[rest & ~(p_effect < alpha)] = "flat"
+    rest = status == ""
+    status[rest & ~identifiable & ~bound] = "not_identifiable"
     rest = status == ""
     status[rest & (e > np.exp(hi) * (1 + 1e-9))] = "ec50_above_range"
     rest = status == ""
@@ -514,10 +516,10 @@ def _inverse_pd(h: Array) -> Array | None:
 def _outliers(mdl: Model, theta: Array, p: _lm.Packed) -> tuple[Array, Array, Array]:
     """Count gross outliers per curve; also return the observed response range."""
     sel = p.w > 0
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # curves without points: all-NaN rows
         resid = np.where(sel, p.y - mdl.response(np.nan_to_num(theta), p.logx), np.nan)
-        med = np.nanmedian(np.where(sel, resid, np.nan), axis=1, keepdims=True) \
-            if sel.any() else np.zeros((p.y.shape[0], 1))
+        med = np.nanmedian(resid, axis=1, keepdims=True)
         mad = 1.4826 * np.nanmedian(np.abs(resid - med), axis=1)
         rms = np.sqrt(np.nanmean(resid**2, axis=1))
         # conservative scale: the larger of the robust SD and the residual RMS

@@ -120,7 +120,7 @@ class Model:
                 raise InputError(f"a fixed ec50 must be positive, got {value}")
             extra[internal] = value
         merged = dict(self.fixed) | extra
-        suffix = ",".join(f"{PUBLIC_NAMES[k]}={v:g}" for k, v in sorted(extra.items()))
+        suffix = ";".join(f"{PUBLIC_NAMES[k]}={v:g}" for k, v in sorted(extra.items()))
         return Model(
             name=f"{self.name}[{suffix}]",
             drc_name=self.drc_name,

@@ -150,6 +150,6 @@ def build_report(study: StudyFile, results: Sequence[object], out: Path) -> Repo
     rep.add_section("Statuses and columns")
     rep.add_table(pd.DataFrame({"status": list(STATUSES), "meaning": list(STATUSES.values())}),
                   caption="What each curve status means.")
-    rep.add_text(f"Results are in {out.name}/tables (Parquet and CSV), figures in "
-                 f"{out.name}/figures (SVG and PNG), inputs and settings in provenance.json.")
+    rep.add_text("Results are in tables/ (Parquet and CSV), figures in figures/ (SVG and PNG), "
+                 "input hashes, settings and versions in provenance.json, all beside this report.")
     return rep
