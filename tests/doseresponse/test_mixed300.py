@@ -53,7 +53,7 @@ def test_ec50_matches_where_determined(fitted: tuple[pd.DataFrame, pd.DataFrame]
     assert len(good) >= 150
     rel = np.abs(good["ec50"] - good["e"]) / good["e"]
     assert rel.max() < 1e-3, good.loc[rel.idxmax(), ["curve", "ec50", "e"]]
-    # parameters, SEs and ED CIs from the full Hessian agree with R's optimHess-based ones
+    # parameters, SEs and ED CIs from the full Hessian agree with R's exact-Hessian ones
     for ours, theirs, tol in [("hill", "b", 1e-3), ("bottom", "c", 1e-3), ("top", "d", 1e-3),
                               ("ec50_se", "se_e", 5e-3), ("hill_se", "se_b", 5e-3),
                               ("ed10", "ed10", 1e-3), ("ed90_upper", "ed90_upper", 5e-3)]:

@@ -343,7 +343,7 @@ def levenberg_marquardt(
 
 def _safe_solve(a: Array, b: Array) -> Array:
     try:
-        return np.linalg.solve(a, b)
+        return np.asarray(np.linalg.solve(a, b), dtype=float)
     except np.linalg.LinAlgError:
         return np.asarray(np.linalg.lstsq(a, b, rcond=None)[0], dtype=float)
 

@@ -38,7 +38,8 @@ TABLE_COLUMNS: dict[str, str] = {
     "ec50": "e: inflection dose (drc's e, Prism's relative IC50) [dose units]",
     "hill": "b: slope in drc's sign convention (b > 0: response falls with dose) [1]",
     "asym": "f: asymmetry of LL.5 (1 for other models)",
-    "ec50_lower, ec50_upper": "95% delta-method CI of ec50, estimate ± t(0.975, df)·SE [dose units]",
+    "ec50_lower, ec50_upper": "95% delta-method CI of ec50, estimate ± t(0.975, df)·SE "
+    "[dose units]",
     "<param>_se": "standard errors from the inverse full Hessian of the RSS times σ² (as drc)",
     "rss": "residual sum of squares [response units²]",
     "df": "residual degrees of freedom (n − number of estimated parameters)",
@@ -57,9 +58,10 @@ TABLE_COLUMNS: dict[str, str] = {
     "n_outliers": "points whose residual exceeds 5 SDs, the SD being the larger of 1.4826·MAD "
     "and the RMS of the residuals (a screen, not ROUT)",
     "converged, iterations": "optimiser diagnostics",
-    "at_bound": "the optimiser stopped on a bound (|hill| = 50, ec50 e^12 times beyond the "
-    "tested range, an asymptote 5 response ranges beyond the data) or stalled while a parameter ran off: the least-squares optimum lies at "
-    "infinity (a step between two doses, no plateau within the range)",
+    "at_bound": "the optimiser stopped on a bound (|hill| = 1000, ec50 e^12 times beyond "
+    "the tested range, an asymptote 100 response ranges beyond the data) or stalled while a "
+    "parameter ran off: the least-squares optimum lies at infinity (a step between two doses, "
+    "no plateau within the range)",
     "message": "plain-language explanation of the status",
 }
 
@@ -412,7 +414,7 @@ def _fit_packed(
         else:
             se[p] = np.full(n_curves, np.nan)
     out["ec50_lower"] = nat[:, 3] - tq * se["e"]
-    out["ec50_upper"] = nat[:, 3] + tq * se["e"]
+    out["ec50_upper"] = nat[:, 3] + tq * se["e"]  # same formula as drc's ED(50) for LL
     for p in order:
         out[f"{PUBLIC_NAMES[p]}_se"] = se[p]
 
@@ -471,7 +473,9 @@ def _fit_packed(
     rest = status == ""
     yrange = ymax - ymin
     wild = (nat[:, 1] < ymin - yrange) | (nat[:, 2] > ymax + yrange)
-    vague = ~(out["ec50_lower"] > 0) | ~np.isfinite(out["ec50_upper"])  # type: ignore[operator]
+    ec_lo = nat[:, 3] - tq * se["e"]
+    ec_hi = nat[:, 3] + tq * se["e"]
+    vague = ~(ec_lo > 0) | ~np.isfinite(ec_hi)
     status[rest & (wild | vague | bound)] = "ambiguous"
     status[status == ""] = "ok"
     out["status"] = status

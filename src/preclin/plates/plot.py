@@ -201,7 +201,8 @@ def plot_layout(
         handles.append(Line2D([], [], marker="o", ls="", markerfacecolor="white",
                               markeredgecolor="k", markersize=8, label="<= 0"))
     handles.append(Line2D([], [], marker="o", ls="", markerfacecolor=UNASSIGNED_COLOR,
-                          markeredgecolor="#555555", markersize=8, label="no value / not in layout"))
+                          markeredgecolor="#555555", markersize=8,
+                          label="no value / not in layout"))
     fig.legend(handles=handles, loc="outside right upper", title=factor, fontsize=8,
                title_fontsize=9, frameon=False)
     return fig
