@@ -69,7 +69,7 @@ def rss_of(model: Model, theta: Array, p: Packed) -> Array:
     return np.einsum("ij,ij->i", p.w * r, r)
 
 
-def _dose_range(p: Packed) -> tuple[Array, Array]:
+def dose_range(p: Packed) -> tuple[Array, Array]:
     finite = np.isfinite(p.logx) & (p.w > 0)
     lo = np.where(finite, p.logx, np.inf).min(axis=1)
     hi = np.where(finite, p.logx, -np.inf).max(axis=1)
@@ -86,7 +86,7 @@ def grid_starts(model: Model, p: Packed, n_best: int = 2) -> Array:
     (n_best, m, 5) array of full theta.
     """
     m = p.y.shape[0]
-    lo, hi = _dose_range(p)
+    lo, hi = dose_range(p)
     ylo, yhi = _asymptote_bounds(p)
     span = np.maximum(hi - lo, 1e-6)
     fracs = np.linspace(-0.25, 1.25, 13)
@@ -260,7 +260,7 @@ def levenberg_marquardt(
     m = theta.shape[0]
     idx = model.free_index
     k = len(idx)
-    lo, hi = _dose_range(p)
+    lo, hi = dose_range(p)
     ylo, yhi = _asymptote_bounds(p)
     theta = _clip(model, theta, lo, hi, ylo, yhi)
     rss = rss_of(model, theta, p)
@@ -327,9 +327,7 @@ def levenberg_marquardt(
         slot = it % window
         oldest = hist[active, (slot + 1) % window]
         hist[active, slot] = cur
-        thn = theta[active]
-        heading_off = (np.abs(thn[:, 0]) > 8) | (thn[:, 3] < lo[active] - 1) | (
-            thn[:, 3] > hi[active] + 1) | (np.abs(thn[:, 2] - thn[:, 1]) > 3 * yrange[active])
+        heading_off = running_off(theta[active], lo[active], hi[active], yrange[active])
         slow = np.where(it >= max_iter // 2, 1e-4, 1e-6)  # later on, accept a slower crawl
         stalled = (it >= window) & (oldest - cur <= slow * cur) & heading_off & ~(
             ftol_ok | xtol_ok | gtol_ok)
@@ -339,6 +337,17 @@ def levenberg_marquardt(
         active = active[~done]
     return LMResult(theta=theta, rss=rss, converged=converged, iterations=iters,
                     at_bound=_at_bound(model, theta, lo, hi, ylo, yhi) | drifting)
+
+
+def running_off(theta: Array, lo: Array, hi: Array, yrange: Array) -> NDArray[np.bool_]:
+    """Curves whose parameters head for an optimum at infinity.
+
+    Very steep (|b| > 8), ec50 more than e times outside the tested range ``[lo, hi]``
+    (log doses), or an amplitude larger than three times the observed response range.
+    """
+    return np.asarray(
+        (np.abs(theta[:, 0]) > 8) | (theta[:, 3] < lo - 1) | (theta[:, 3] > hi + 1)
+        | (np.abs(theta[:, 2] - theta[:, 1]) > 3 * yrange), dtype=bool)
 
 
 def _safe_solve(a: Array, b: Array) -> Array:

@@ -393,6 +393,15 @@ def _fit_packed(
                 jac[mdl.free.index("e")] = np.exp(theta[ci, 3])
             vcov[ci] = s2[ci] * v * np.outer(jac, jac)
 
+    # a stationary point with a singular Hessian while parameters run off (e.g. a step
+    # between two doses reached from a steep start) is an optimum at infinity as well
+    if fit_idx.size:
+        lo_t, hi_t = _lm.dose_range(packed)
+        ymin_t = np.where(wmask, packed.y, np.inf).min(axis=1)
+        ymax_t = np.where(wmask, packed.y, -np.inf).max(axis=1)
+        off = _lm.running_off(np.nan_to_num(theta), lo_t, hi_t, ymax_t - ymin_t)
+        bound |= fitted & conv & ~identifiable & off
+
     # --- parameters and standard errors
     out: dict[str, object] = {
         "model": np.full(n_curves, mdl.name, dtype=object),
