@@ -200,11 +200,15 @@ def run_experiment(
                 for factor in spec.plate_map_factors or fs.by[:1]:
                     if factor not in lay.factors:
                         continue
-                    fig = plates.plot_layout(lay, factor=factor, plate=plate)
+                    fig = plates.plot_layout(lay, factor=factor, plate=plate,
+                                             log=factor == fs.dose)
                     saved = save_figure(fig, figdir / f"{spec.name}_map_{plate}_{factor}")
                     figs.append((f"Plate map of plate {plate}, coloured by {factor}.", saved[0]))
+        ylabel = {"viability": "Viability (% of vehicle)",
+                  "inhibition": "Inhibition (%)"}.get(fs.response, fs.response)
         fig = plot_curves(fits, by=[b for b in fs.by if b != spec.overlay] or None,
-                          overlay=spec.overlay if spec.overlay in fs.by else None)
+                          overlay=spec.overlay if spec.overlay in fs.by else None,
+                          ylabel=ylabel)
         saved = save_figure(fig, figdir / f"{spec.name}_curves")
         figs.append(("Dose-response curves: mean ± SD of replicate wells, fitted "
                      f"{fits.model.drc_name} curve, ec50 (dashed) with its 95% CI (band).",
