@@ -78,6 +78,28 @@ def dose_range(p: Packed) -> tuple[Array, Array]:
     return lo, hi
 
 
+#: grid of log e, as fractions of the tested log-dose range
+GRID_FRACTIONS = np.linspace(-0.25, 1.25, 13)
+#: grid of slopes |b|
+GRID_SLOPES = np.array([0.5, 1.0, 2.0, 4.0, 10.0, 40.0])
+
+
+def grid_slopes(model: Model) -> tuple[Array, bool]:
+    """Slopes of the starting grid and whether c > d solutions are allowed.
+
+    Log-logistic models with free c and d are symmetric in the sign of b (swapping c and d),
+    so only b > 0 is searched and either order of c, d is allowed; for the other models both
+    signs are searched and, by convention, only top >= bottom.
+    """
+    both_free = not ({"c", "d"} & set(model.fixed))
+    symmetric_cd = (both_free and model.family == "ll" and not model.five) or not both_free
+    if "b" in model.fixed:
+        return np.array([float(model.fixed["b"])]), symmetric_cd
+    if both_free and model.family == "ll" and not model.five:
+        return GRID_SLOPES.copy(), symmetric_cd
+    return np.concatenate([GRID_SLOPES, -GRID_SLOPES]), symmetric_cd
+
+
 def grid_starts(model: Model, p: Packed, n_best: int = 2) -> Array:
     """Starting values for every curve by a grid over ``(b, log e)`` with ``c, d`` profiled.
 
@@ -89,19 +111,8 @@ def grid_starts(model: Model, p: Packed, n_best: int = 2) -> Array:
     lo, hi = dose_range(p)
     ylo, yhi = _asymptote_bounds(p)
     span = np.maximum(hi - lo, 1e-6)
-    fracs = np.linspace(-0.25, 1.25, 13)
-    slopes = np.array([0.5, 1.0, 2.0, 4.0, 10.0, 40.0])
-    both_free = not ({"c", "d"} & set(model.fixed))
-    # log-logistic with free c and d is symmetric in the sign of b: keep b > 0 only
-    symmetric_cd = both_free and model.family == "ll" and not model.five
-    if not both_free:
-        symmetric_cd = True  # nothing to constrain
-    if "b" in model.fixed:
-        bvals = np.array([model.fixed["b"]])
-    elif both_free and model.family == "ll" and not model.five:
-        bvals = slopes
-    else:
-        bvals = np.concatenate([slopes, -slopes])
+    fracs = GRID_FRACTIONS
+    bvals, symmetric_cd = grid_slopes(model)
     if "e" in model.fixed:
         le_grid = np.full((m, 1), np.log(model.fixed["e"]))
     else:

@@ -19,7 +19,7 @@ from scipy.integrate import simpson
 
 from ..errors import InputError
 from ..tables import require_columns, require_numeric
-from . import _lm
+from . import _kernel, _lm
 from .models import PARAM_NAMES, PUBLIC_NAMES, Model, get_model
 
 __all__ = ["fit", "DoseResponseFit", "TABLE_COLUMNS", "STATUSES", "ed_columns"]
@@ -172,6 +172,7 @@ def fit(
     file: str | Path | None = None,
     n_starts: int = 3,
     pool_variance: bool = False,
+    engine: str = "numba",
 ) -> DoseResponseFit:
     """Fit a dose-response model to every curve of a long table.
 
@@ -211,6 +212,9 @@ def fit(
         Use one residual variance pooled over all fitted curves (sum of RSS over sum of
         residual df), as drc does when several curves are fitted in one ``drm`` call
         with ``curveid``; standard errors, CIs and t quantiles then use the pooled df.
+    engine
+        ``"numba"`` (compiled, one curve per task, parallel; default) or ``"numpy"``
+        (the batched reference implementation of the same algorithm).
 
     Returns
     -------
@@ -273,6 +277,7 @@ def fit(
     table, vcov = _fit_packed(
         mdl, codes[used], xv[used], yv[used], n_curves, levels,
         None if wts is None else wts[used], alpha, reference, n_starts, pool_variance,
+        engine,
     )
     table = pd.concat([curves.reset_index(drop=True), table], axis=1) if by_cols else table
 
@@ -308,18 +313,13 @@ def _fit_packed(
     reference: float,
     n_starts: int,
     pool_variance: bool = False,
+    engine: str = "numba",
 ) -> tuple[pd.DataFrame, Array]:
     """Fit all curves (already validated) and build the result table (no by-columns)."""
     k = mdl.n_free
     packed = _lm.pack(codes.astype(np.int64), x, y, n_curves, w)
     n = packed.n
-    wmask = packed.w > 0
-    # distinct doses per curve
-    lx = np.where(wmask, packed.logx, np.nan)
-    srt = np.sort(np.where(np.isneginf(lx), -1e300, lx), axis=1)
-    distinct = np.sum(np.isfinite(srt) & np.concatenate(
-        [np.ones((n_curves, 1), bool), np.diff(srt, axis=1) != 0], axis=1), axis=1)
-    distinct = np.where(n > 0, distinct, 0)
+    distinct, sspe, df_pe = _kernel.distinct_and_pure_error(packed)
 
     status = np.full(n_curves, "", dtype=object)
     status[n == 0] = "no_data"
@@ -332,36 +332,31 @@ def _fit_packed(
     conv = np.zeros(n_curves, dtype=bool)
     iters = np.zeros(n_curves, dtype=np.int64)
     bound = np.zeros(n_curves, dtype=bool)
+    minv = np.full((n_curves, k, k), np.nan)
+    identifiable = np.zeros(n_curves, dtype=bool)
     if todo.size:
         sub = _lm.Packed(packed.logx[todo], packed.y[todo], packed.w[todo], n[todo])
-        starts = _lm.grid_starts(mdl, sub, n_best=max(1, n_starts))
-        best: _lm.LMResult | None = None
-        for s in range(starts.shape[0]):
-            res = _lm.levenberg_marquardt(mdl, starts[s], sub)
-            if best is None:
-                best = res
-                continue
-            better = res.rss < best.rss * (1 - 1e-12)
-            best = _lm.LMResult(
-                theta=np.where(better[:, None], res.theta, best.theta),
-                rss=np.where(better, res.rss, best.rss),
-                converged=np.where(better, res.converged, best.converged),
-                iterations=best.iterations + res.iterations,
-                at_bound=np.where(better, res.at_bound, best.at_bound),
-            )
-        assert best is not None
-        th = best.theta
-        if mdl.name == "ll4" or (mdl.family == "ll" and not mdl.five and not (
-            {"c", "d", "b"} & set(mdl.fixed))):
-            # canonical form: top >= bottom (b carries the direction), as drc reports it
-            swap = th[:, 1] > th[:, 2]
-            th[swap, 0] *= -1
-            th[swap, 1], th[swap, 2] = th[swap, 2].copy(), th[swap, 1].copy()
-        theta[todo] = th
-        rss[todo] = best.rss
-        conv[todo] = best.converged
-        iters[todo] = best.iterations
-        bound[todo] = best.at_bound
+        if engine == "numba":
+            th, r, cv, it, bd, mi, idf = _kernel.fit_curves(mdl, sub, n_starts=max(1, n_starts))
+        elif engine == "numpy":
+            th, r, cv, it, bd, mi, idf = _numpy_engine(mdl, sub, max(1, n_starts))
+        else:
+            raise InputError(f"unknown engine '{engine}'; use 'numba' or 'numpy'")
+        theta[todo], rss[todo], conv[todo], iters[todo], bound[todo] = th, r, cv, it, bd
+        minv[todo], identifiable[todo] = mi, idf
+
+    if mdl.family == "ll" and not mdl.five and not ({"c", "d", "b"} & set(mdl.fixed)):
+        # canonical form: top >= bottom (b carries the direction), as drc reports it;
+        # the covariance follows the reparameterisation (b -> -b, c <-> d)
+        swap = theta[:, 1] > theta[:, 2]
+        theta[swap, 0] *= -1
+        theta[swap, 1], theta[swap, 2] = theta[swap, 2].copy(), theta[swap, 1].copy()
+        perm = list(range(k))
+        ic, id_ = mdl.free.index("c"), mdl.free.index("d")
+        perm[ic], perm[id_] = id_, ic
+        sign = np.ones(k)
+        sign[mdl.free.index("b")] = -1.0
+        minv[swap] = minv[swap][:, perm][:, :, perm] * np.outer(sign, sign)
 
     fitted = ~np.isnan(rss)
     df_res = (n - k).astype(float)
@@ -375,32 +370,22 @@ def _fit_packed(
             s2 = np.where(fitted, float(rss[pool].sum()) / df_pool, np.nan)
             df_t = np.where(fitted, df_pool, df_res)
 
-    # --- covariance in drc's parameterisation
-    vcov = np.full((n_curves, k, k), np.nan)
-    identifiable = np.zeros(n_curves, dtype=bool)
-    fit_idx = np.nonzero(fitted & conv & ~bound)[0]
-    if fit_idx.size:
-        sub = _lm.Packed(packed.logx[fit_idx], packed.y[fit_idx], packed.w[fit_idx], n[fit_idx])
-        hess, _ = _lm.rss_hessian(mdl, theta[fit_idx], sub)
-        for j, ci in enumerate(fit_idx):
-            v = _inverse_pd(hess[j])
-            if v is None:
-                continue
-            identifiable[ci] = True
-            # d(e)/d(log e) = e
-            jac = np.ones(k)
-            if "e" in mdl.free:
-                jac[mdl.free.index("e")] = np.exp(theta[ci, 3])
-            vcov[ci] = s2[ci] * v * np.outer(jac, jac)
+    # --- covariance in drc's parameterisation: s² M⁻¹ with d(e)/d(log e) = e
+    identifiable &= fitted & conv & ~bound
+    jac = np.ones((n_curves, k))
+    if "e" in mdl.free:
+        jac[:, mdl.free.index("e")] = np.exp(theta[:, 3])
+    with np.errstate(over="ignore", invalid="ignore"):
+        vcov = np.where(identifiable[:, None, None],
+                        s2[:, None, None] * minv * jac[:, :, None] * jac[:, None, :], np.nan)
 
     # a stationary point with a singular Hessian while parameters run off (e.g. a step
     # between two doses reached from a steep start) is an optimum at infinity as well
-    if fit_idx.size:
-        lo_t, hi_t = _lm.dose_range(packed)
-        ymin_t = np.where(wmask, packed.y, np.inf).min(axis=1)
-        ymax_t = np.where(wmask, packed.y, -np.inf).max(axis=1)
-        off = _lm.running_off(np.nan_to_num(theta), lo_t, hi_t, ymax_t - ymin_t)
-        bound |= fitted & conv & ~identifiable & off
+    lo_t, hi_t = _lm.dose_range(packed)
+    ymin_t = np.where(packed.w > 0, packed.y, np.inf).min(axis=1)
+    ymax_t = np.where(packed.w > 0, packed.y, -np.inf).max(axis=1)
+    off = _lm.running_off(np.nan_to_num(theta), lo_t, hi_t, ymax_t - ymin_t)
+    bound |= fitted & conv & ~identifiable & off
 
     # --- parameters and standard errors
     out: dict[str, object] = {
@@ -441,7 +426,7 @@ def _fit_packed(
         out["bic"] = -2 * loglik + np.log(nn) * (k + 1)
     p_effect = _effect_test(packed, rss, k)
     out["p_effect"] = p_effect
-    lof_f, lof_p = _lack_of_fit(packed, rss, k)
+    lof_f, lof_p = _lack_of_fit(rss, sspe, df_pe, distinct, k)
     out["lof_f"] = lof_f
     out["lof_p"] = lof_p
     n_out, ymin, ymax = _outliers(mdl, theta, packed)
@@ -494,6 +479,45 @@ def _fit_packed(
         for s, pe, dr, bd in zip(status, p_effect, drift, bound, strict=True)
     ]
     return pd.DataFrame(out), vcov
+
+
+def _numpy_engine(mdl: Model, sub: _lm.Packed, n_starts: int) -> tuple[
+        Array, Array, NDArray[np.bool_], NDArray[np.int64], NDArray[np.bool_], Array,
+        NDArray[np.bool_]]:
+    """The numpy reference engine: batched grid starts + LM + Hessian (see :mod:`._lm`)."""
+    starts = _lm.grid_starts(mdl, sub, n_best=n_starts)
+    best: _lm.LMResult | None = None
+    for s in range(starts.shape[0]):
+        res = _lm.levenberg_marquardt(mdl, starts[s], sub)
+        if best is None:
+            best = res
+            continue
+        # as the compiled engine: further starts only for curves whose best fit so far is
+        # not a clean interior optimum (steep, run off, or not converged)
+        clean = best.converged & ~best.at_bound & (np.abs(best.theta[:, 0]) <= 8.0)
+        better = (res.rss < best.rss * (1 - 1e-12)) & ~clean
+        best = _lm.LMResult(
+            theta=np.where(better[:, None], res.theta, best.theta),
+            rss=np.where(better, res.rss, best.rss),
+            converged=np.where(better, res.converged, best.converged),
+            iterations=best.iterations + np.where(clean, 0, res.iterations),
+            at_bound=np.where(better, res.at_bound, best.at_bound),
+        )
+    assert best is not None
+    k = mdl.n_free
+    m = sub.y.shape[0]
+    minv = np.full((m, k, k), np.nan)
+    ident = np.zeros(m, dtype=bool)
+    idx = np.nonzero(best.converged & ~best.at_bound)[0]
+    if idx.size:
+        part = _lm.Packed(sub.logx[idx], sub.y[idx], sub.w[idx], sub.n[idx])
+        hess, _ = _lm.rss_hessian(mdl, best.theta[idx], part)
+        for j, ci in enumerate(idx):
+            v = _inverse_pd(hess[j])
+            if v is not None:
+                minv[ci] = v
+                ident[ci] = True
+    return best.theta, best.rss, best.converged, best.iterations, best.at_bound, minv, ident
 
 
 def _message(status: str, p_effect: float, alpha: float, drift: bool, at_bound: bool) -> str:
@@ -572,31 +596,17 @@ def _effect_test(p: _lm.Packed, rss: Array, k: int) -> Array:
     return np.asarray(pval, dtype=float)
 
 
-def _lack_of_fit(p: _lm.Packed, rss: Array, k: int) -> tuple[Array, Array]:
+def _lack_of_fit(rss: Array, sspe: Array, df_pe: NDArray[np.int64],
+                 distinct: NDArray[np.int64], k: int) -> tuple[Array, Array]:
     """Lack-of-fit F test against one mean per distinct dose (needs replicates)."""
-    m = p.y.shape[0]
-    fvals = np.full(m, np.nan)
-    pvals = np.full(m, np.nan)
-    for i in range(m):
-        sel = p.w[i] > 0
-        if not sel.any() or not np.isfinite(rss[i]):
-            continue
-        xs = p.logx[i, sel]
-        ys = p.y[i, sel]
-        ws = p.w[i, sel]
-        _, inv = np.unique(xs, return_inverse=True)
-        g = int(inv.max()) + 1
-        sw = np.bincount(inv, weights=ws)
-        means = np.bincount(inv, weights=ws * ys) / sw
-        sspe = float(np.sum(ws * (ys - means[inv]) ** 2))
-        df_pe = ys.size - g
-        df_lof = g - k
-        if df_pe <= 0 or df_lof <= 0 or sspe <= 0:
-            continue
-        fval = ((rss[i] - sspe) / df_lof) / (sspe / df_pe)
-        fvals[i] = fval
-        pvals[i] = stats.f.sf(max(fval, 0.0), df_lof, df_pe)
-    return fvals, pvals
+    df_lof = distinct - k
+    ok = (df_pe > 0) & (df_lof > 0) & (sspe > 0) & np.isfinite(rss)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fval = np.where(ok, ((rss - sspe) / np.maximum(df_lof, 1)) / (sspe / np.maximum(df_pe, 1)),
+                        np.nan)
+    pval = np.where(ok, stats.f.sf(np.maximum(np.nan_to_num(fval), 0.0), np.maximum(df_lof, 1),
+                                   np.maximum(df_pe, 1)), np.nan)
+    return fval, np.asarray(pval, dtype=float)
 
 
 def _areas(
