@@ -93,14 +93,25 @@ def dr_fit(
                                              ".xlsx); CSV to stdout if omitted.")] = None,
     excluded: Annotated[Path | None, typer.Option(help="Also write the excluded points "
                                                   "here.")] = None,
+    engine: Annotated[str, typer.Option(help="numba (compiled, default) or numpy "
+                                        "(reference).")] = "numba",
 ) -> None:
     """Fit a dose-response model to every curve of INPUT: one output row per curve."""
     from . import doseresponse as dr
     from .tables import read_table, write_table
 
     table = read_table(input)
-    res = dr.fit(table, dose=dose, response=response, by=_split(by) or None, model=model,
-                 ed=ed, fixed=_parse_fixed(fixed), pool_variance=pool_variance, file=input)
+    from rich.progress import Progress
+
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("fitting curves", total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        res = dr.fit(table, dose=dose, response=response, by=_split(by) or None, model=model,
+                     ed=ed, fixed=_parse_fixed(fixed), pool_variance=pool_variance, file=input,
+                     engine=engine, progress=tick)
     if out is None:
         sys.stdout.write(res.table.to_csv(index=False, lineterminator="\n"))
     else:

@@ -7,7 +7,7 @@ it — with the columns documented in :data:`TABLE_COLUMNS`.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,9 @@ from .models import PARAM_NAMES, PUBLIC_NAMES, Model, get_model
 __all__ = ["fit", "DoseResponseFit", "TABLE_COLUMNS", "STATUSES", "ed_columns"]
 
 Array = NDArray[np.float64]
+
+#: curves fitted per engine call (bounds work memory; results do not depend on it)
+CHUNK_CURVES = 100_000
 
 #: Column documentation of :attr:`DoseResponseFit.table` (units in brackets).
 TABLE_COLUMNS: dict[str, str] = {
@@ -173,6 +176,7 @@ def fit(
     n_starts: int = 3,
     pool_variance: bool = False,
     engine: str = "numba",
+    progress: Callable[[int, int], None] | None = None,
 ) -> DoseResponseFit:
     """Fit a dose-response model to every curve of a long table.
 
@@ -215,6 +219,8 @@ def fit(
     engine
         ``"numba"`` (compiled, one curve per task, parallel; default) or ``"numpy"``
         (the batched reference implementation of the same algorithm).
+    progress
+        Called as ``progress(done, total)`` after each chunk of curves is fitted.
 
     Returns
     -------
@@ -277,7 +283,7 @@ def fit(
     table, vcov = _fit_packed(
         mdl, codes[used], xv[used], yv[used], n_curves, levels,
         None if wts is None else wts[used], alpha, reference, n_starts, pool_variance,
-        engine,
+        engine, progress,
     )
     table = pd.concat([curves.reset_index(drop=True), table], axis=1) if by_cols else table
 
@@ -314,6 +320,7 @@ def _fit_packed(
     n_starts: int,
     pool_variance: bool = False,
     engine: str = "numba",
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[pd.DataFrame, Array]:
     """Fit all curves (already validated) and build the result table (no by-columns)."""
     k = mdl.n_free
@@ -334,16 +341,21 @@ def _fit_packed(
     bound = np.zeros(n_curves, dtype=bool)
     minv = np.full((n_curves, k, k), np.nan)
     identifiable = np.zeros(n_curves, dtype=bool)
-    if todo.size:
-        sub = _lm.Packed(packed.logx[todo], packed.y[todo], packed.w[todo], n[todo])
+    if engine not in ("numba", "numpy"):
+        raise InputError(f"unknown engine '{engine}'; use 'numba' or 'numpy'")
+    # chunks bound the memory of the work arrays and drive the progress callback; every
+    # curve is an independent task, so the chunking does not change any result
+    for start in range(0, todo.size, CHUNK_CURVES):
+        part = todo[start:start + CHUNK_CURVES]
+        sub = _lm.Packed(packed.logx[part], packed.y[part], packed.w[part], n[part])
         if engine == "numba":
             th, r, cv, it, bd, mi, idf = _kernel.fit_curves(mdl, sub, n_starts=max(1, n_starts))
-        elif engine == "numpy":
-            th, r, cv, it, bd, mi, idf = _numpy_engine(mdl, sub, max(1, n_starts))
         else:
-            raise InputError(f"unknown engine '{engine}'; use 'numba' or 'numpy'")
-        theta[todo], rss[todo], conv[todo], iters[todo], bound[todo] = th, r, cv, it, bd
-        minv[todo], identifiable[todo] = mi, idf
+            th, r, cv, it, bd, mi, idf = _numpy_engine(mdl, sub, max(1, n_starts))
+        theta[part], rss[part], conv[part], iters[part], bound[part] = th, r, cv, it, bd
+        minv[part], identifiable[part] = mi, idf
+        if progress is not None:
+            progress(start + part.size, todo.size)
 
     if mdl.family == "ll" and not mdl.five and not ({"c", "d", "b"} & set(mdl.fixed)):
         # canonical form: top >= bottom (b carries the direction), as drc reports it;
