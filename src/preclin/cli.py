@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from .errors import InputError, PreclinError
@@ -93,15 +94,24 @@ def dr_fit(
                                              ".xlsx); CSV to stdout if omitted.")] = None,
     excluded: Annotated[Path | None, typer.Option(help="Also write the excluded points "
                                                   "here.")] = None,
-    engine: Annotated[str, typer.Option(help="numba (compiled, default) or numpy "
-                                        "(reference).")] = "numba",
+    engine: Annotated[str, typer.Option(help="numba (compiled, default), numpy (reference) "
+                                        "or dask (scale-out; see docs/scale-out.md).")]
+    = "numba",
+    scheduler: Annotated[str | None, typer.Option(help="dask scheduler address, e.g. "
+                                                  "tcp://host:8786 (default: a local "
+                                                  "cluster).")] = None,
 ) -> None:
     """Fit a dose-response model to every curve of INPUT: one output row per curve."""
+    from rich.progress import Progress
+
     from . import doseresponse as dr
     from .tables import read_table, write_table
 
-    table = read_table(input)
-    from rich.progress import Progress
+    source: pd.DataFrame | Path
+    if engine == "dask" and input.suffix.lower() in (".parquet", ".pq", "") and input.exists():
+        source = input  # a Parquet file or dataset directory is read by the workers
+    else:
+        source = read_table(input)
 
     with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("fitting curves", total=None)
@@ -109,9 +119,9 @@ def dr_fit(
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        res = dr.fit(table, dose=dose, response=response, by=_split(by) or None, model=model,
+        res = dr.fit(source, dose=dose, response=response, by=_split(by) or None, model=model,
                      ed=ed, fixed=_parse_fixed(fixed), pool_variance=pool_variance, file=input,
-                     engine=engine, progress=tick)
+                     engine=engine, progress=tick, scheduler=scheduler)
     if out is None:
         sys.stdout.write(res.table.to_csv(index=False, lineterminator="\n"))
     else:

@@ -213,3 +213,23 @@ def test_run_empty_plate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     line = _one_line_error(err)
     assert "myeloma_P03.csv" in line
     assert "empty" in line.lower() or "no numeric" in line.lower()
+
+
+def test_fit_engine_dask_matches_local(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("distributed")
+    from preclin.data.simulate import simulate_curves
+
+    table = simulate_curves(60, seed=4)
+    src = tmp_path / "curves.parquet"
+    table.to_parquet(src)
+    outs = {}
+    for engine in ("numba", "dask"):
+        out = tmp_path / f"{engine}.csv"
+        code, _, err = _run(["doseresponse", "fit", str(src), "--dose", "dose", "--response",
+                             "response", "--by", "curve", "--engine", engine, "--out",
+                             str(out)], capsys)
+        assert code == 0, err
+        outs[engine] = pd.read_csv(out)
+    pd.testing.assert_frame_equal(outs["numba"], outs["dask"])
+    assert len(outs["dask"]) == 60

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from . import _lm
 from .models import PARAM_NAMES, Model
 
-__all__ = ["fit_curves", "distinct_and_pure_error"]
+__all__ = ["fit_curves", "distinct_and_pure_error", "row_sums"]
 
 Array = NDArray[np.float64]
 
@@ -637,6 +637,29 @@ def _pure_error(lx2: NDArray[np.float64], y2: NDArray[np.float64], w2: NDArray[n
         distinct[ci] = g
         sspe[ci] = s
         df_pe[ci] = npts - g
+
+
+@njit(cache=True, error_model="numpy")
+def _row_sums_kernel(values: NDArray[np.float64], counts: NDArray[np.int64],
+                     out: NDArray[np.float64]) -> None:
+    for ci in range(values.shape[0]):
+        s = 0.0
+        for i in range(counts[ci]):
+            s += values[ci, i]
+        out[ci] = s
+
+
+def row_sums(values: Array, counts: NDArray[np.int64]) -> Array:
+    """Sum of the first ``counts[i]`` entries of each row, left to right.
+
+    Unlike ``values.sum(axis=1)`` the rounding does not depend on the padded row length,
+    so per-curve results do not depend on which curves share a batch.
+    """
+    out = np.zeros(values.shape[0])
+    if values.shape[0]:
+        _row_sums_kernel(np.ascontiguousarray(values, dtype=np.float64),
+                         counts.astype(np.int64), out)
+    return out
 
 
 def distinct_and_pure_error(packed: _lm.Packed) -> tuple[NDArray[np.int64], Array,

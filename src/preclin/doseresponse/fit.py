@@ -158,7 +158,7 @@ def _parse_levels(ed: Iterable[float] | float | str | None) -> tuple[float, ...]
 
 
 def fit(
-    data: pd.DataFrame,
+    data: pd.DataFrame | str | Path,
     *,
     dose: str,
     response: str,
@@ -177,6 +177,7 @@ def fit(
     pool_variance: bool = False,
     engine: str = "numba",
     progress: Callable[[int, int], None] | None = None,
+    scheduler: str | None = None,
 ) -> DoseResponseFit:
     """Fit a dose-response model to every curve of a long table.
 
@@ -217,10 +218,15 @@ def fit(
         residual df), as drc does when several curves are fitted in one ``drm`` call
         with ``curveid``; standard errors, CIs and t quantiles then use the pooled df.
     engine
-        ``"numba"`` (compiled, one curve per task, parallel; default) or ``"numpy"``
-        (the batched reference implementation of the same algorithm).
+        ``"numba"`` (compiled, one curve per task, parallel; default), ``"numpy"``
+        (the batched reference implementation of the same algorithm) or ``"dask"``
+        (the numba engine mapped over partitions on a dask.distributed cluster; ``data``
+        may then also be a Parquet path; see :func:`.dask_engine.fit_dask`).
     progress
         Called as ``progress(done, total)`` after each chunk of curves is fitted.
+    scheduler
+        With ``engine="dask"``: a scheduler address (``tcp://host:8786``); None starts a
+        local cluster for the call.
 
     Returns
     -------
@@ -231,11 +237,21 @@ def fit(
     InputError
         Missing columns, non-numeric or negative doses, non-numeric responses.
     """
+    if engine == "dask":
+        from .dask_engine import fit_dask
+
+        return fit_dask(
+            data, dose=dose, response=response, by=by, scheduler=scheduler, model=model,
+            ed=ed, fixed=fixed, weights=weights, dose_unit=dose_unit, alpha=alpha,
+            reference=reference, exclude_column=exclude_column, reason_column=reason_column,
+            file=file, n_starts=n_starts, pool_variance=pool_variance, progress=progress,
+        )
     by_cols = _as_list(by)
     mdl = get_model(model, fixed)
     levels = _parse_levels(ed)
     if not isinstance(data, pd.DataFrame):
-        raise InputError("expected a table (pandas.DataFrame)", file=file)
+        raise InputError("expected a table (pandas.DataFrame); a Parquet path needs "
+                         "engine='dask'", file=file)
     if data.shape[0] == 0:
         raise InputError("the table has no rows", file=file)
     needed = [dose, response, *by_cols] + ([weights] if weights else [])
@@ -570,7 +586,8 @@ def _outliers(mdl: Model, theta: Array, p: _lm.Packed) -> tuple[Array, Array, Ar
         resid = np.where(sel, p.y - mdl.response(np.nan_to_num(theta), p.logx), np.nan)
         med = np.nanmedian(resid, axis=1, keepdims=True)
         mad = 1.4826 * np.nanmedian(np.abs(resid - med), axis=1)
-        rms = np.sqrt(np.nanmean(resid**2, axis=1))
+        sq = np.where(sel, resid**2, 0.0)
+        rms = np.sqrt(_kernel.row_sums(sq, p.n) / np.where(p.n > 0, p.n, np.nan))
         # conservative scale: the larger of the robust SD and the residual RMS
         mad = np.maximum(mad, rms)
         rz = np.abs(resid - med) / mad[:, None]
@@ -594,10 +611,10 @@ def _tested_range(p: _lm.Packed) -> tuple[Array, Array]:
 def _effect_test(p: _lm.Packed, rss: Array, k: int) -> Array:
     """Extra-sum-of-squares F test of the fitted model against a constant (weighted mean)."""
     w = p.w
-    sw = w.sum(axis=1)
+    sw = _kernel.row_sums(w, p.n)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (w * p.y).sum(axis=1) / sw
-        rss0 = (w * (p.y - mean[:, None]) ** 2).sum(axis=1)
+        mean = _kernel.row_sums(w * p.y, p.n) / sw
+        rss0 = _kernel.row_sums(w * (p.y - mean[:, None]) ** 2, p.n)
         df1 = k - 1
         df2 = p.n - k
         f = ((rss0 - rss) / df1) / (rss / df2)
