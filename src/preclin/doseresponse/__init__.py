@@ -58,4 +58,15 @@ __all__ = [
     "global_fit",
     "global_f_test",
     "GlobalFit",
+    "plot_curves",
+    "plot_curve",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Plotting is imported on first use (matplotlib is slow to import)."""
+    if name in ("plot_curves", "plot_curve"):
+        from . import plot
+
+        return getattr(plot, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -90,12 +90,40 @@ def _rss(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.float64],
 
 
 @njit(cache=True, error_model="numpy")
+def _jac_ll4(th: NDArray[np.float64], lx: NDArray[np.float64], n: int,
+             out_y: NDArray[np.float64], out_j: NDArray[np.float64]) -> None:
+    """LL.4 with b, c, d, log e free: straight-line code the compiler can vectorise.
+
+    Same values as :func:`_jac` (dose 0, ``lx = -inf``, handled with selects).
+    """
+    b, c, d, le = th[0], th[1], th[2], th[3]
+    amp = d - c
+    zero_z = -math.inf if b > 0 else (math.inf if b < 0 else 0.0)
+    for i in range(n):
+        fin = lx[i] != -math.inf
+        u = lx[i] - le
+        z = b * u if fin else zero_z
+        ez = math.exp(-abs(z))
+        inv = 1.0 / (1.0 + ez)
+        g = ez * inv if z > 0 else inv
+        dg = -g * (1.0 - g)
+        out_y[i] = c + amp * g
+        out_j[i, 0] = amp * dg * u if fin else 0.0
+        out_j[i, 1] = 1.0 - g
+        out_j[i, 2] = g
+        out_j[i, 3] = -amp * dg * b
+
+
+@njit(cache=True, error_model="numpy")
 def _jac(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.float64], n: int,
          free: NDArray[np.int64], out_y: NDArray[np.float64], out_j: NDArray[np.float64]) -> None:
     """Response (out_y[:n]) and Jacobian w.r.t. the free parameters (out_j[:n, :k])."""
+    k = free.shape[0]
+    if fam == 0 and not five and k == 4 and free[0] == 0 and free[3] == 3:
+        _jac_ll4(th, lx, n, out_y, out_j)
+        return
     b, c, d, le, f = th[0], th[1], th[2], th[3], th[4]
     amp = d - c
-    k = free.shape[0]
     for i in range(n):
         z, u = _z(b, lx[i], le)
         g, dg, dgf = _g(fam, five, z, f)
@@ -112,6 +140,35 @@ def _jac(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.float64],
                 out_j[i, q] = -amp * dg * b
             else:
                 out_j[i, q] = amp * dgf
+
+
+@njit(cache=True, error_model="numpy")
+def _normal(wy: NDArray[np.float64], wj: NDArray[np.float64], y: NDArray[np.float64],
+            w: NDArray[np.float64], n: int, k: int, jtj: NDArray[np.float64],
+            jtr: NDArray[np.float64], diag: NDArray[np.float64]) -> float:
+    """Normal equations JᵀWJ, JᵀWr and diag; returns the largest diagonal element."""
+    for p in range(k):
+        jtr[p] = 0.0
+        for q in range(k):
+            jtj[p, q] = 0.0
+    for i in range(n):
+        wi = w[i]
+        if wi <= 0:
+            continue
+        r = y[i] - wy[i]
+        for p in range(k):
+            jp = wj[i, p] * wi
+            jtr[p] += jp * r
+            for q in range(p + 1):
+                jtj[p, q] += jp * wj[i, q]
+    maxd = 0.0
+    for p in range(k):
+        for q in range(p):
+            jtj[q, p] = jtj[p, q]
+        diag[p] = jtj[p, p]
+        if diag[p] > maxd:
+            maxd = diag[p]
+    return maxd
 
 
 @njit(cache=True, error_model="numpy")
@@ -206,29 +263,11 @@ def _lm_curve(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.floa
     step = np.empty(k)
     new = np.empty(5)
     diag = np.empty(k)
+    wyt = np.empty(n)
+    wjt = np.empty((n, k))
+    _jac(fam, five, th, lx, n, free, wy, wj)
+    maxd = _normal(wy, wj, y, w, n, k, jtj, jtr, diag)
     for it in range(max_iter):
-        _jac(fam, five, th, lx, n, free, wy, wj)
-        for p in range(k):
-            jtr[p] = 0.0
-            for q in range(k):
-                jtj[p, q] = 0.0
-        for i in range(n):
-            wi = w[i]
-            if wi <= 0:
-                continue
-            r = y[i] - wy[i]
-            for p in range(k):
-                jp = wj[i, p] * wi
-                jtr[p] += jp * r
-                for q in range(p + 1):
-                    jtj[p, q] += jp * wj[i, q]
-        maxd = 0.0
-        for p in range(k):
-            for q in range(p):
-                jtj[q, p] = jtj[p, q]
-            diag[p] = jtj[p, p]
-            if diag[p] > maxd:
-                maxd = diag[p]
         floor = 1e-12 * max(maxd, 1e-300)
         for p in range(k):
             for q in range(k):
@@ -246,7 +285,14 @@ def _lm_curve(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.floa
         for j in range(5):
             if not math.isfinite(new[j]):
                 finite = False
-        new_rss = _rss(fam, five, new, lx, y, w, n) if finite else math.inf
+        new_rss = math.inf
+        if finite:
+            # response and Jacobian at the trial point in one pass: reused if accepted
+            _jac(fam, five, new, lx, n, free, wyt, wjt)
+            new_rss = 0.0
+            for i in range(n):
+                r = y[i] - wyt[i]
+                new_rss += w[i] * r * r
         if not math.isfinite(new_rss):
             finite = False
         accept = finite and new_rss <= rss
@@ -273,6 +319,9 @@ def _lm_curve(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.floa
                 th[j] = new[j]
             rss = new_rss
             lam = max(lam / 10.0, 1e-15)
+            wy, wyt = wyt, wy
+            wj, wjt = wjt, wj
+            maxd = _normal(wy, wj, y, w, n, k, jtj, jtr, diag)
         else:
             lam = lam * 10.0
         ftol_ok = accept and rel_change <= ftol and lam_old <= 1e-2
@@ -297,16 +346,39 @@ def _lm_curve(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.floa
 
 
 @njit(cache=True, error_model="numpy")
-def _profile_cd(fam: int, five: bool, b: float, le: float, f0: float,
-                lx: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.float64],
-                n: int, c_fixed: float, d_fixed: float, c_free: bool, d_free: bool,
-                gbuf: NDArray[np.float64]) -> tuple[float, float, float]:
-    """Least-squares c, d for fixed (b, log e) and the RSS (inf if singular)."""
-    s11 = s12 = s22 = t1 = t2 = 0.0
+def _fill_g(fam: int, five: bool, b: float, le: float, f0: float, lx: NDArray[np.float64],
+            n: int, gbuf: NDArray[np.float64]) -> None:
     for i in range(n):
         z, _ = _z(b, lx[i], le)
         g, _, _ = _g(fam, five, z, f0)
         gbuf[i] = g
+
+
+@njit(cache=True, error_model="numpy")
+def _fill_g_ll(ex: NDArray[np.float64], f_le: float, b: float, le: float,
+               lx: NDArray[np.float64], n: int, gbuf: NDArray[np.float64]) -> None:
+    """Log-logistic g = 1/(1 + exp(b·(lx − le))) as 1/(1 + ex_i·f_le) with
+    ex_i = exp(b·(lx_i − mid)) and f_le = exp(−b·(le − mid)): one exp per point per slope
+    instead of one per grid point. Falls back to the direct form where the product is
+    not a number (0·inf)."""
+    for i in range(n):
+        q = ex[i] * f_le
+        if q != q:
+            z, _ = _z(b, lx[i], le)
+            g, _, _ = _g(0, False, z, 1.0)
+            gbuf[i] = g
+        else:
+            gbuf[i] = 1.0 / (1.0 + q)
+
+
+@njit(cache=True, error_model="numpy")
+def _profile_cd(gbuf: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.float64],
+                n: int, c_fixed: float, d_fixed: float, c_free: bool,
+                d_free: bool) -> tuple[float, float, float]:
+    """Least-squares c, d for a fixed shape g (in gbuf) and the RSS (inf if singular)."""
+    s11 = s12 = s22 = t1 = t2 = 0.0
+    for i in range(n):
+        g = gbuf[i]
         wi = w[i]
         a1 = 1.0 - g
         if c_free and d_free:
@@ -481,16 +553,26 @@ def _fit_all(lx2: NDArray[np.float64], y2: NDArray[np.float64], w2: NDArray[np.f
         yhi = ymax + asym_margin * yr
         span = max(hi - lo, 1e-6)
         gbuf = np.empty(n)
+        ex = np.empty(n)
+        mid = 0.5 * (lo + hi)
+        fast_ll = fam == 0 and not five
         # grid: best point per slope
         per_rss = np.full(nb, math.inf)
         per_th = np.zeros((nb, 5))
         for ib in range(nb):
             b = bvals[ib]
             best = math.inf
+            if fast_ll:
+                for i in range(n):
+                    ex[i] = math.exp(b * (lx[i] - mid))
             for jl in range(nle):
                 le = fixed[3] if e_fixed else lo + fracs[jl] * span
-                c, d, r = _profile_cd(fam, five, b, le, fixed[4], lx, y, w, n, fixed[1],
-                                      fixed[2], free_mask[1], free_mask[2], gbuf)
+                if fast_ll:
+                    _fill_g_ll(ex, math.exp(-b * (le - mid)), b, le, lx, n, gbuf)
+                else:
+                    _fill_g(fam, five, b, le, fixed[4], lx, n, gbuf)
+                c, d, r = _profile_cd(gbuf, y, w, n, fixed[1], fixed[2], free_mask[1],
+                                      free_mask[2])
                 if not (ylo <= c <= yhi and ylo <= d <= yhi):
                     r = math.inf
                 if not symmetric_cd and c > d:
@@ -507,8 +589,9 @@ def _fit_all(lx2: NDArray[np.float64], y2: NDArray[np.float64], w2: NDArray[np.f
                 per_th[ib, 0] = b
                 per_th[ib, 3] = fixed[3] if e_fixed else lo + fracs[0] * span
                 per_th[ib, 4] = fixed[4]
-                c, d, _ = _profile_cd(fam, five, b, per_th[ib, 3], fixed[4], lx, y, w, n,
-                                      fixed[1], fixed[2], free_mask[1], free_mask[2], gbuf)
+                _fill_g(fam, five, b, per_th[ib, 3], fixed[4], lx, n, gbuf)
+                c, d, _ = _profile_cd(gbuf, y, w, n, fixed[1], fixed[2], free_mask[1],
+                                      free_mask[2])
                 per_th[ib, 1] = c
                 per_th[ib, 2] = d
         order = np.argsort(per_rss, kind="mergesort")
@@ -660,6 +743,64 @@ def row_sums(values: Array, counts: NDArray[np.int64]) -> Array:
         _row_sums_kernel(np.ascontiguousarray(values, dtype=np.float64),
                          counts.astype(np.int64), out)
     return out
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _response_kernel(fam: int, five: bool, theta: NDArray[np.float64],
+                     lx: NDArray[np.float64], out: NDArray[np.float64]) -> None:
+    for ci in prange(theta.shape[0]):
+        b, c, d, le, f = theta[ci, 0], theta[ci, 1], theta[ci, 2], theta[ci, 3], theta[ci, 4]
+        for i in range(lx.shape[1]):
+            z, _ = _z(b, lx[ci, i], le)
+            g, _, _ = _g(fam, five, z, f)
+            out[ci, i] = c + (d - c) * g
+
+
+def response(model: Model, theta: Array, logx: Array) -> Array:
+    """Compiled :meth:`Model.response`: curve ``i`` (row of theta) at ``logx[i]``."""
+    out = np.empty(logx.shape)
+    if theta.shape[0]:
+        _response_kernel(_FAMILIES[model.family], model.five,
+                         np.ascontiguousarray(theta, dtype=np.float64),
+                         np.ascontiguousarray(logx, dtype=np.float64), out)
+    return out
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _areas_kernel(fam: int, five: bool, theta: NDArray[np.float64], lo: NDArray[np.float64],
+                  hi: NDArray[np.float64], reference: float, nodes: int,
+                  auc: NDArray[np.float64], area: NDArray[np.float64]) -> None:
+    for ci in prange(theta.shape[0]):
+        b, c, d, le, f = theta[ci, 0], theta[ci, 1], theta[ci, 2], theta[ci, 3], theta[ci, 4]
+        s_auc = 0.0
+        s_act = 0.0
+        for j in range(nodes):
+            x = lo[ci] + (hi[ci] - lo[ci]) * j / (nodes - 1)
+            z, _ = _z(b, x, le)
+            g, _, _ = _g(fam, five, z, f)
+            yv = c + (d - c) * g
+            wgt = 1.0 if (j == 0 or j == nodes - 1) else (4.0 if j % 2 == 1 else 2.0)
+            s_auc += wgt * yv
+            if reference != 0:
+                s_act += wgt * max((reference - yv) / reference, 0.0)
+        h = 1.0 / (nodes - 1)
+        auc[ci] = s_auc * h / 3.0
+        area[ci] = s_act * h / 3.0 * (hi[ci] - lo[ci]) / math.log(10.0)
+
+
+def areas(model: Model, theta: Array, lo: Array, hi: Array, reference: float,
+          nodes: int = 201) -> tuple[Array, Array]:
+    """Composite Simpson (``nodes`` odd) mean response and activity area of each curve."""
+    m = theta.shape[0]
+    auc = np.empty(m)
+    area = np.empty(m)
+    if m:
+        _areas_kernel(_FAMILIES[model.family], model.five,
+                      np.ascontiguousarray(theta, dtype=np.float64),
+                      np.ascontiguousarray(lo, dtype=np.float64),
+                      np.ascontiguousarray(hi, dtype=np.float64), float(reference), nodes,
+                      auc, area)
+    return auc, area
 
 
 def distinct_and_pure_error(packed: _lm.Packed) -> tuple[NDArray[np.int64], Array,

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
-from scipy.integrate import simpson
 
 from ..errors import InputError
 from ..tables import require_columns, require_numeric
@@ -583,7 +582,8 @@ def _outliers(mdl: Model, theta: Array, p: _lm.Packed) -> tuple[Array, Array, Ar
     sel = p.w > 0
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # curves without points: all-NaN rows
-        resid = np.where(sel, p.y - mdl.response(np.nan_to_num(theta), p.logx), np.nan)
+        resid = np.where(sel, p.y - _kernel.response(mdl, np.nan_to_num(theta), p.logx),
+                         np.nan)
         med = np.nanmedian(resid, axis=1, keepdims=True)
         mad = 1.4826 * np.nanmedian(np.abs(resid - med), axis=1)
         sq = np.where(sel, resid**2, 0.0)
@@ -648,15 +648,10 @@ def _areas(
     area = np.full(m, np.nan)
     if not ok.any():
         return auc, area
-    t = np.linspace(0.0, 1.0, 201)
-    grid = lo[ok, None] + (hi - lo)[ok, None] * t[None, :]
-    yhat = mdl.response(theta[ok], grid)
-    width10 = (hi[ok] - lo[ok]) / np.log(10)
-    integral = simpson(yhat, x=t, axis=1)  # mean over the range
-    auc[ok] = integral
+    a, r = _kernel.areas(mdl, theta[ok], lo[ok], hi[ok], reference)
+    auc[ok] = a
     if reference != 0:
-        act = np.clip((reference - yhat) / reference, 0.0, None)
-        area[ok] = simpson(act, x=t, axis=1) * width10
+        area[ok] = r
     return auc, area
 
 

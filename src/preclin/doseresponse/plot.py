@@ -12,7 +12,8 @@ Conventions, following GraphPad Prism:
 * points as mean ± SD per dose (or every replicate);
 * the fitted curve drawn from :func:`preclin.doseresponse.models.predict` over the dose
   range of the data, only when all parameters are finite;
-* EC50 as a dashed vertical line, its confidence interval as a shaded band;
+* EC50 as a dashed vertical line, its confidence interval as a shaded band (only for
+  curves whose ``status`` is ``"ok"``: other EC50s are not reported);
 * a curve whose ``status`` is not ``"ok"`` says so in small text in the panel.
 
 Figures are :class:`matplotlib.figure.Figure` objects (no pyplot state). Save them with
@@ -42,7 +43,7 @@ from ..errors import InputError
 from ..report.style import MARKERS, PALETTE, WARN_COLOR, prism_style
 from .models import PUBLIC_NAMES, Model, get_model, predict
 
-__all__ = ["plot_curve", "plot_curves", "CurveArtists"]
+__all__ = ["plot_curve", "plot_curves", "curve_parameters", "CurveArtists"]
 
 Show = Literal["mean_sd", "replicates"]
 
@@ -341,6 +342,8 @@ def _draw_curve(
             alpha=0.8 if show == "replicates" else 1.0,
         )
 
+    status = row.get("status")
+    status_ok = status is None or _is_na(status) or str(status).strip().lower() == "ok"
     fitted = curve_parameters(row)
     if fitted is not None and pos_lo is not None:
         model, params = fitted
@@ -351,6 +354,9 @@ def _draw_curve(
         grid = np.geomspace(lo, hi, _N_GRID)
         yfit = predict(model, grid, **params)
         (art.fit,) = ax.plot(grid, yfit, color=color, zorder=3.5, label=FIT_LABEL)
+    if fitted is not None and pos_lo is not None and status_ok:
+        # the EC50 of a curve that is not a clean fit is not reported, so not marked
+        params = fitted[1]
         ec50 = params["ec50"]
         art.ec50 = ax.axvline(
             ec50,
@@ -373,8 +379,7 @@ def _draw_curve(
                 label="_preclin_ec50_ci",
             )
 
-    status = row.get("status")
-    if status is not None and not _is_na(status) and str(status).strip().lower() != "ok":
+    if not status_ok:
         text = str(status) if not label else f"{label}: {status}"
         art.status = _status_text(ax, text, WARN_COLOR if color == PALETTE[0] else color)
     return art

@@ -14,7 +14,7 @@ import contextlib
 import io
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import matplotlib as mpl
 from cycler import cycler
@@ -160,12 +160,12 @@ def prism_style(**overrides: Any) -> contextlib.AbstractContextManager[None]:
     """
     rc = dict(PRISM_RC)
     rc.update(overrides)
-    return mpl.rc_context(rc=rc)
+    return mpl.rc_context(rc=cast(Any, rc))
 
 
 @contextlib.contextmanager
 def _save_rc() -> Iterator[None]:
-    with mpl.rc_context(rc=_SAVE_RC):
+    with mpl.rc_context(rc=cast(Any, _SAVE_RC)):
         yield
 
 
