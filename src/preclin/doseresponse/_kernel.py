@@ -622,8 +622,11 @@ def _fit_all(lx2: NDArray[np.float64], y2: NDArray[np.float64], w2: NDArray[np.f
             for t in range(5):
                 if not free_mask[t]:
                     th[t] = fixed[t]
-            r, cv, it, ab = _lm_curve(fam, five, th, lx, y, w, n, free, free_mask, lo, hi, ylo, yhi,
-                                max_iter, ftol, max_b, margin, asym_margin, wy, wj)
+            # further starts look for a better basin; they get a quarter of the budget
+            budget = max_iter if s == 0 else max(max_iter // 4, 1)
+            r, cv, it, ab = _lm_curve(fam, five, th, lx, y, w, n, free, free_mask, lo, hi,
+                                      ylo, yhi, budget, ftol, max_b, margin, asym_margin, wy,
+                                      wj)
             total_iter += it
             if s == 0 or r < best_rss * (1 - 1e-12):
                 best_rss = r

@@ -515,7 +515,8 @@ def _numpy_engine(mdl: Model, sub: _lm.Packed, n_starts: int) -> tuple[
     starts = _lm.grid_starts(mdl, sub, n_best=n_starts)
     best: _lm.LMResult | None = None
     for s in range(starts.shape[0]):
-        res = _lm.levenberg_marquardt(mdl, starts[s], sub)
+        # as the compiled engine: further starts get a quarter of the iteration budget
+        res = _lm.levenberg_marquardt(mdl, starts[s], sub, max_iter=200 if s == 0 else 50)
         if best is None:
             best = res
             continue
