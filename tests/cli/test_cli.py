@@ -161,6 +161,21 @@ def test_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert set(wells.loc[wells["excluded"], "reason"]) <= {
         "blank well", "vehicle control", "no cell_line/drug in layout"}
     assert "Traceback" not in err
+    # combination answers of the AML study: potentiation (factorial) and protection
+    assert "Does lenalidomide add more than expected (Bliss) to AraC+Ida?" in html
+    eff = pd.read_parquet(out / "tables" / "aml_factorial_effects.parquet")
+    added = eff[(eff["reference"] == "bliss") & (eff["added"] == "lenalidomide")]
+    fac_truth = pd.read_csv(out / "study" / "data" / "factorial_viability_truth.csv")
+    assert len(added) == 2 and (added["p"] < 0.05).all()
+    assert set(added["cell_line"]) == {"HL-60", "MOLM-13"}
+    truth_added = fac_truth[(fac_truth["reference"] == "bliss")
+                            & (fac_truth["added"] == "lenalidomide")]
+    both = added.merge(truth_added, on=["cell_line", "combination"])
+    assert len(both) == 2
+    assert ((both["ci_low"] <= both["true_excess"])
+            & (both["true_excess"] <= both["ci_high"])).all()
+    inter = pd.read_parquet(out / "tables" / "aml_coculture_interaction.parquet")
+    assert (inter["p"] < 0.05).any() and (inter["protection_change"] < 0).any()
 
 
 def test_demo_tables_deterministic(tmp_path: Path) -> None:

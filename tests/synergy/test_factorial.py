@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st_h
 from scipy import stats as st
 
 from preclin.errors import InputError
@@ -346,3 +348,22 @@ def test_empty_replicate_names_row() -> None:
     with pytest.raises(InputError) as err:
         factorial_effects(t, factors=["chemo", "imid"])
     assert err.value.location == "row 4" and "'replicate' is empty" in err.value.problem
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st_h.lists(
+        st_h.tuples(st_h.floats(50, 150), st_h.floats(0.0, 0.9), st_h.floats(0.0, 0.9)),
+        min_size=2, max_size=4,
+    )
+)
+def test_exact_bliss_data_give_zero_excess(reps: list[tuple[float, float, float]]) -> None:
+    vals = {i: (v0, v0 * (1 - ea), v0 * (1 - eb), v0 * (1 - ea) * (1 - eb))
+            for i, (v0, ea, eb) in enumerate(reps)}
+    t = table_2x2(vals)
+    t["chemo"] = t["chemo"] > 0  # boolean factor: False = absent
+    res = factorial_effects(t, factors=["chemo", "imid"], scales=("log_survival",))
+    row = res.table[res.table["reference"] == "bliss"].iloc[0]
+    assert row["excess_mean"] == pytest.approx(0.0, abs=1e-9)
+    inter = res.anova[res.anova["term"] == "chemo × imid"].iloc[0]
+    assert inter["estimate"] == pytest.approx(0.0, abs=1e-9)

@@ -217,6 +217,11 @@ def write_example_study(directory: str | Path, *, seed: int = 2018) -> Path:
     (root / "layouts" / "aml.toml").write_text("\n".join(lay), encoding="utf-8")
 
     pd.DataFrame(truth).to_csv(root / "truth.csv", index=False, lineterminator="\n")
+    # combination experiments of the AML study: 2×2×2 factorial and stroma co-culture
+    from .example_combination import write_coculture_example, write_factorial_example
+
+    write_factorial_example(root / "data", seed=seed)
+    write_coculture_example(root / "data", seed=seed)
     study = f'''# Example study bundled with preclin. {SIMULATED_NOTE}
 [study]
 title = "Example: lenalidomide in myeloma lines and AraC/idarubicin in AML lines"
@@ -255,6 +260,39 @@ value = "ec50"
 group = "call"
 test = "mann-whitney"
 log10 = true
+
+[[experiment]]
+name = "aml_factorial"
+title = "Does lenalidomide potentiate AraC + idarubicin? (2×2×2 factorial, WST-8 viability)"
+kind = "factorial"
+data = "data/factorial_viability.csv"
+
+[experiment.factorial]
+factors = ["AraC_nM", "Ida_nM", "lenalidomide_uM"]
+labels = {{AraC_nM = "AraC", Ida_nM = "Ida", lenalidomide_uM = "lenalidomide"}}
+response = "viability_pct"
+response_kind = "viability"
+replicate = "replicate"
+by = ["cell_line"]
+added = ["lenalidomide_uM"]
+
+[[experiment]]
+name = "aml_coculture"
+title = "Does lenalidomide reduce stromal chemoprotection? (AML cells alone vs on BM-MSC)"
+kind = "coculture"
+data = "data/coculture_apoptosis.csv"
+
+[experiment.coculture]
+response = "apoptosis_pct"
+response_kind = "apoptosis"
+condition = "condition"
+alone = "alone"
+stroma = "stroma"
+treatment = "treatment"
+vehicle = "vehicle"
+replicate = "replicate"
+by = ["aml_sample"]
+added = "lenalidomide"
 
 [[experiment]]
 name = "aml_chemo"

@@ -41,9 +41,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 from ..errors import StudyError
 
@@ -61,6 +69,10 @@ __all__ = [
     "ClassifySpec",
     "CompareSpec",
     "QCSpec",
+    "FactorialSpec",
+    "CocultureSpec",
+    "FactorialExperimentSpec",
+    "CocultureExperimentSpec",
     "load_study_file",
 ]
 
@@ -147,6 +159,73 @@ class ExperimentSpec(_Strict):
     overlay: str | None = None
 
 
+class FactorialSpec(_Strict):
+    """Settings of :func:`preclin.synergy.factorial.factorial_effects`."""
+
+    factors: list[str] = Field(min_length=2)
+    response: str = "viability"
+    response_kind: Literal["viability", "inhibition", "apoptosis"] = "viability"
+    replicate: str = "replicate"
+    by: list[str] = Field(default_factory=list)
+    added: list[str] | None = None
+    labels: dict[str, str] | None = None
+    control: float | None = None
+    alpha: float = 0.05
+
+
+class CocultureSpec(_Strict):
+    """Settings of :func:`preclin.synergy.coculture.chemoprotection`."""
+
+    response: str = "apoptosis"
+    response_kind: Literal["apoptosis", "viability"] = "apoptosis"
+    condition: str = "condition"
+    alone: str = "alone"
+    stroma: str = "stroma"
+    treatment: str = "treatment"
+    vehicle: str = "vehicle"
+    replicate: str = "replicate"
+    by: list[str] = Field(default_factory=list)
+    added: str | None = None
+    test: Literal["t", "wilcoxon"] = "t"
+    ci: Literal["t", "bootstrap"] = "t"
+    seed: int = 0
+    alpha: float = 0.05
+
+
+class FactorialExperimentSpec(_Strict):
+    """A fixed-dose factorial (2×2, 2×2×2): Bliss/HSA excess and interaction tests."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    title: str = ""
+    kind: Literal["factorial"]
+    data: str
+    factorial: FactorialSpec
+
+
+class CocultureExperimentSpec(_Strict):
+    """Chemoprotection by stroma: cells alone vs on stroma, ± an added drug."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    title: str = ""
+    kind: Literal["coculture"]
+    data: str
+    coculture: CocultureSpec
+
+
+def _experiment_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("kind", "doseresponse"))
+    return str(getattr(value, "kind", "doseresponse"))
+
+
+AnyExperiment = Annotated[
+    Annotated[ExperimentSpec, Tag("doseresponse")]
+    | Annotated[FactorialExperimentSpec, Tag("factorial")]
+    | Annotated[CocultureExperimentSpec, Tag("coculture")],
+    Discriminator(_experiment_kind),
+]
+
+
 class StudyInfo(_Strict):
     """The ``[study]`` table."""
 
@@ -160,11 +239,11 @@ class StudyFile(_Strict):
     """The whole study file."""
 
     study: StudyInfo
-    experiment: list[ExperimentSpec] = Field(min_length=1)
+    experiment: list[AnyExperiment] = Field(min_length=1)
 
     @field_validator("experiment")
     @classmethod
-    def _unique_names(cls, v: list[ExperimentSpec]) -> list[ExperimentSpec]:
+    def _unique_names(cls, v: list[Any]) -> list[Any]:
         names = [e.name for e in v]
         dups = sorted({n for n in names if names.count(n) > 1})
         if dups:
@@ -172,9 +251,14 @@ class StudyFile(_Strict):
         return v
 
 
+_TAGS = {"doseresponse", "factorial", "coculture"}
+
+
 def _format_loc(loc: tuple[Any, ...]) -> str:
     out = ""
-    for part in loc:
+    for k, part in enumerate(loc):
+        if part in _TAGS and k > 0 and isinstance(loc[k - 1], int):
+            continue  # the discriminator tag pydantic inserts after the list index
         if isinstance(part, int):
             out += f"[{part + 1}]"
         else:

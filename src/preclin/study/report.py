@@ -57,6 +57,19 @@ def readable_curves(curves: pd.DataFrame, by: Sequence[str], ed: Sequence[float]
     return out
 
 
+def _combination_section(rep: Report, res: object, spec: object, simulated: bool) -> None:
+    from ..synergy.figures_factorial import add_factorial_section, add_protection_section
+
+    title = getattr(spec, "title", "") or getattr(spec, "name", "")
+    if getattr(spec, "kind", "") == "factorial":
+        add_factorial_section(rep, res.result, title=title, simulated=simulated)  # type: ignore[attr-defined]
+    else:
+        add_protection_section(rep, res.result, title=title, simulated=simulated)  # type: ignore[attr-defined]
+    name = getattr(spec, "name", "")
+    rep.add_text("Tables: " + ", ".join(f"tables/{name}_{key}.csv"
+                                        for key in res.tables))  # type: ignore[attr-defined]
+
+
 def build_report(study: StudyFile, results: Sequence[object], out: Path) -> Report:
     """Build the report of a run (see :func:`preclin.study.runner.run_study`)."""
     info = study.study
@@ -70,7 +83,11 @@ def build_report(study: StudyFile, results: Sequence[object], out: Path) -> Repo
     all_warnings: list[str] = []
     overview = []
     for res in results:
-        curves = res.curves  # type: ignore[attr-defined]
+        if not hasattr(res, "curves"):  # factorial / co-culture experiment
+            first = next(iter(res.tables.values()))  # type: ignore[attr-defined]
+            overview.append({"experiment": res.name, "rows analysed": len(first)})  # type: ignore[attr-defined]
+            continue
+        curves = res.curves
         wells = res.wells  # type: ignore[attr-defined]
         counts = curves["status"].value_counts()
         overview.append({
@@ -87,6 +104,10 @@ def build_report(study: StudyFile, results: Sequence[object], out: Path) -> Repo
     rep.add_table(pd.DataFrame(overview), caption="Experiments, plates, wells and curves. "
                   "Every well is accounted for: used in a fit or excluded with a reason.")
     for res, spec in zip(results, study.experiment, strict=True):
+        if spec.kind != "doseresponse":
+            _combination_section(rep, res, spec, info.simulated)
+            all_warnings += res.warnings  # type: ignore[attr-defined]
+            continue
         fits = res.fits  # type: ignore[attr-defined]
         curves = res.curves  # type: ignore[attr-defined]
         fs = spec.fit
@@ -137,7 +158,8 @@ def build_report(study: StudyFile, results: Sequence[object], out: Path) -> Repo
         rep.add_section("Flagged curves", level=3)
         if len(flagged):
             cols = ["experiment", *fs.by, "status", "message"]
-            rep.add_table(flagged[cols], caption="Curves that are not clean fits, with the "
+            rep.add_table(flagged[cols].reset_index(drop=True),
+                          caption="Curves that are not clean fits, with the "
                           "reason.", highlight="status")
         else:
             rep.add_text("No flagged curves.")

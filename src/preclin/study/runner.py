@@ -26,7 +26,13 @@ from ..errors import InputError, StudyError
 from ..report import save_figure
 from ..stats import compare_groups
 from ..tables import write_table
-from .model import ClassifySpec, ExperimentSpec, StudyFile
+from .model import (
+    ClassifySpec,
+    CocultureExperimentSpec,
+    ExperimentSpec,
+    FactorialExperimentSpec,
+    StudyFile,
+)
 from .provenance import write_provenance
 
 __all__ = ["RunResult", "ExperimentResult", "run_study", "classify", "RESULT_TABLES"]
@@ -65,7 +71,7 @@ class RunResult:
     report: Path
     provenance: Path
     tables: list[Path]
-    experiments: list[ExperimentResult]
+    experiments: list[ExperimentResult | CombinationResult]
 
 
 def classify(curves: pd.DataFrame, spec: ClassifySpec) -> pd.Series:
@@ -217,6 +223,62 @@ def run_experiment(
                             compare=compare, warnings=warnings, figures=figs, inputs=inputs)
 
 
+@dataclass
+class CombinationResult:
+    """What a factorial or co-culture experiment produced."""
+
+    name: str
+    kind: str
+    result: object  # FactorialResult or ProtectionResult
+    tables: dict[str, pd.DataFrame]
+    inputs: list[Path]
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_combination(
+    spec: FactorialExperimentSpec | CocultureExperimentSpec, base: Path,
+    progress: Callable[[str], None] | None = None,
+) -> CombinationResult:
+    """Run a fixed-dose factorial or a chemoprotection (co-culture) experiment."""
+    from ..synergy.coculture import chemoprotection
+    from ..synergy.factorial import factorial_effects
+    from ..tables import read_table
+
+    files = _resolve(base, spec.data)
+    if len(files) != 1:
+        raise StudyError(f"experiment '{spec.name}': data must name one table, "
+                         f"'{spec.data}' matches {len(files)} files")
+    path = files[0]
+    with _step(progress, f"{spec.name}: {spec.kind} analysis"):
+        table = read_table(path)
+        if isinstance(spec, FactorialExperimentSpec):
+            fs = spec.factorial
+            res: object = factorial_effects(
+                table, factors=tuple(fs.factors), response=fs.response,
+                replicate=fs.replicate, response_kind=fs.response_kind, control=fs.control,
+                by=tuple(fs.by), labels=fs.labels, added=fs.added, alpha=fs.alpha, file=path)
+            tables = {"effects": res.table, "anova": res.anova,  # type: ignore[attr-defined]
+                      "replicates": res.replicates}  # type: ignore[attr-defined]
+        else:
+            cs = spec.coculture
+            res = chemoprotection(
+                table, response=cs.response, condition=cs.condition, treatment=cs.treatment,
+                replicate=cs.replicate, response_kind=cs.response_kind, by=tuple(cs.by),
+                alone=cs.alone, stroma=cs.stroma, vehicle=cs.vehicle, added=cs.added,
+                test=cs.test, ci=cs.ci, seed=cs.seed, alpha=cs.alpha, file=path)
+            tables = {"protection": res.table,
+                      "interaction": res.interaction,
+                      "pairs": res.pairs}
+    excluded = getattr(res, "excluded", None)
+    warnings: list[str] = []
+    if isinstance(excluded, pd.DataFrame) and len(excluded):
+        tables["excluded"] = excluded
+        warnings.append(f"{spec.name}: {len(excluded)} row(s) excluded (see "
+                        f"tables/{spec.name}_excluded.csv)")
+    return CombinationResult(name=spec.name, kind=spec.kind, result=res, tables=tables,
+                             inputs=[path], warnings=warnings)
+
+
 def run_study(
     study: StudyFile, base: Path, out: Path,
     progress: Callable[[str], None] | None = None,
@@ -228,21 +290,28 @@ def run_study(
     figdir = out / "figures"
     tabdir.mkdir(parents=True, exist_ok=True)
     figdir.mkdir(parents=True, exist_ok=True)
-    results: list[ExperimentResult] = []
     written: list[Path] = []
     inputs: list[Path] = [study_path] if study_path is not None else []
+    results: list[ExperimentResult | CombinationResult] = []
     for spec in study.experiment:
-        res = run_experiment(spec, base, figdir, progress)
-        results.append(res)
-        inputs += res.inputs
-        tables = {
-            "wells": res.wells,
-            "qc": res.qc,
-            "curves": res.curves,
-            "excluded": res.wells[res.wells["excluded"]],
-        }
-        if len(res.compare):
-            tables["compare"] = res.compare
+        tables: dict[str, pd.DataFrame]
+        if isinstance(spec, ExperimentSpec):
+            res = run_experiment(spec, base, figdir, progress)
+            tables = {
+                "wells": res.wells,
+                "qc": res.qc,
+                "curves": res.curves,
+                "excluded": res.wells[res.wells["excluded"]],
+            }
+            if len(res.compare):
+                tables["compare"] = res.compare
+            results.append(res)
+            inputs += res.inputs
+        else:
+            comb = run_combination(spec, base, progress)
+            tables = comb.tables
+            results.append(comb)
+            inputs += comb.inputs
         for key, table in tables.items():
             for ext in ("parquet", "csv"):
                 written.append(write_table(table.reset_index(drop=True),

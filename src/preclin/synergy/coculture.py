@@ -296,8 +296,10 @@ def chemoprotection(
         The control treatment (needed for the protection index); ``None`` if there is none.
     added
         Drug(s) whose effect on protection is tested. Each pair ``(T without drug, T)``
-        present in the data is compared (the vehicle stands for "nothing"). ``None``: every
-        single-drug treatment that also occurs inside a combination.
+        present in the data is compared (the vehicle stands for "nothing"). ``None``: the
+        last-written component of every combination whose remainder is itself a treatment
+        (``AraC+Ida+lenalidomide`` with ``AraC+Ida`` present → lenalidomide), so name
+        combinations "base+added".
     comparisons
         Explicit ``(base, with)`` treatment pairs instead of ``added``.
     test
@@ -556,10 +558,16 @@ def _pairs(
             lab = "+".join(p for p in w.split("+") if p.strip().casefold() in diff) or w
             out.append((b, w, lab.strip()))
         return out
-    if added is None:
-        combos = [c for c in by_comp if len(c) > 1]
-        cand = [by_comp[c] for c in by_comp
-                if len(c) == 1 and any(c < other for other in combos)]
+    if added is None:  # the last component of a combination whose rest is a treatment
+        cand = []
+        for t in treatments:
+            parts = [p.strip() for p in t.split("+") if p.strip()]
+            if t == veh or len(parts) < 2:
+                continue
+            last = frozenset([parts[-1].casefold()])
+            name = by_comp.get(last, parts[-1])
+            if _components(t) - last in by_comp and name not in cand:
+                cand.append(name)
     else:
         cand = [added] if isinstance(added, str) else list(added)
         for a in cand:
@@ -636,12 +644,15 @@ def _interaction(
     else:
         verdict = f"{added_lab} reduces protection" if change < 0 else \
             f"{added_lab} increases protection"
-    base_txt = "no other drug (vehicle)" if base == veh_name else base
+    if base == veh_name:
+        question = (f"Does {added_lab} alone (vs {base}) reduce the protection that stroma "
+                    "gives (interaction treatment × stroma)?")
+    else:
+        question = (f"Does adding {added_lab} to {base} reduce the protection that stroma "
+                    "gives (interaction treatment × stroma)?")
     row = dict(gdict)
     row.update(
-        base=base, added=added_lab, question=(
-            f"Does adding {added_lab} to {base_txt} reduce the protection that stroma gives "
-            f"(interaction treatment × stroma)?"),
+        base=base, added=added_lab, question=question,
         n=n, protection_base=pb, protection_with=pw, protection_change=change,
         ci_low=c_lo, ci_high=c_hi,
         fraction_removed=(-change / pb) if np.isfinite(pb) and pb != 0 else np.nan,

@@ -597,9 +597,9 @@ def factorial_effects(
         raise InputError(f"at most {_MAX_FACTORS} factors are supported, got {len(factors)}")
     if len(set(factors)) != len(factors):
         raise InputError("a factor is listed twice in 'factors'")
-    for s in scales:
-        if s not in ("response", "log_survival"):
-            raise InputError(f"unknown scale '{s}'; use 'response' or 'log_survival'")
+    for sc in scales:
+        if sc not in ("response", "log_survival"):
+            raise InputError(f"unknown scale '{sc}'; use 'response' or 'log_survival'")
     if coding not in ("dummy", "effect"):
         raise InputError(f"unknown coding '{coding}'; use 'dummy' or 'effect'")
     if not 0 < alpha < 1:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -81,6 +82,17 @@ def _bracket(ax: Axes, x1: float, x2: float, y: float, h: float, text: str) -> f
             label=BRACKET_LABEL, clip_on=False)
     ax.text((x1 + x2) / 2, y + h, text, ha="center", va="bottom", fontsize=9)
     return y + 3.2 * h
+
+
+def _settle(fig: Figure) -> None:
+    """Draw once inside the style, then freeze the constrained layout.
+
+    Tick labels are created at draw time (so they must see the style) and each draw
+    re-runs the constrained layout with tiny floating-point drift; freezing it makes every
+    later save of the figure byte-identical.
+    """
+    fig.draw_without_rendering()
+    fig.set_layout_engine("none")  # freeze the converged positions
 
 
 def _offsets(n: int) -> np.ndarray:
@@ -158,6 +170,7 @@ def plot_factorial(
                    Line2D([], [], color="black", marker="o", ls="none", ms=4,
                           label="replicate")]
         fig.legend(handles=handles, loc="outside lower center", ncols=2)
+        _settle(fig)
     return fig
 
 
@@ -172,18 +185,23 @@ def _factorial_bars(
     order = list(dict.fromkeys(cells["cell"]))
     xs = {c: i for i, c in enumerate(order)}
     top = 0.0
+    means, sems, fills, pts_x, pts_y = [], [], [], [], []
     for c in order:
-        sub = cells[cells["cell"] == c]
-        y = sub["response"].to_numpy(float)
+        y = cells.loc[cells["cell"] == c, "response"].to_numpy(float)
         m = float(np.mean(y))
         sem = float(np.std(y, ddof=1) / np.sqrt(y.size)) if y.size > 1 else 0.0
         n_on = 0 if c == "control" else c.count("+") + 1
-        fill = _FILL_BY_ORDER[min(n_on, len(_FILL_BY_ORDER) - 1)]
-        ax.bar(xs[c], m, width=0.7, color=fill, edgecolor="black", linewidth=1.2, zorder=1)
-        ax.errorbar(xs[c], m, yerr=sem, color="black", capsize=3, lw=1.2, zorder=3)
-        ax.scatter(xs[c] + _offsets(y.size), y, s=14, color="black", zorder=4,
-                   edgecolors="white", linewidths=0.4)
+        means.append(m)
+        sems.append(sem)
+        fills.append(_FILL_BY_ORDER[min(n_on, len(_FILL_BY_ORDER) - 1)])
+        pts_x += list(xs[c] + _offsets(y.size))
+        pts_y += list(y)
         top = max(top, m + sem, float(np.max(y)))
+    pos = list(range(len(order)))
+    ax.bar(pos, means, width=0.7, color=fills, edgecolor="black", linewidth=1.2, zorder=1)
+    ax.errorbar(pos, means, yerr=sems, fmt="none", ecolor="black", capsize=3, lw=1.2, zorder=3)
+    ax.scatter(pts_x, pts_y, s=14, color="black", zorder=4, edgecolors="white",
+               linewidths=0.4)
     span = max(top, 1.0)
     h = 0.03 * span
     level = top + 0.04 * span
@@ -218,17 +236,18 @@ def _excess_panel(ax: Axes, eff: pd.DataFrame, reps: pd.DataFrame, hl: str) -> N
     rows = eff[(eff["reference"] == "bliss") & ((eff["added"] == "") | (eff["added"] == hl))]
     labels = []
     lo_all, hi_all = 0.0, 0.0
+    means, sems, colors, pts_x, pts_y = [], [], [], [], []
     for i, (_, r) in enumerate(rows.iterrows()):
         m = 100 * r["excess_mean"]
         sem = 100 * r["excess_sem"] if np.isfinite(r["excess_sem"]) else 0.0
         pts = 100 * reps[(reps["combination"] == r["combination"])
                          & (reps["reference"] == "bliss")
                          & (reps["added"] == r["added"])]["excess"].to_numpy(float)
-        color = PALETTE[1] if r["added"] else "#BDBDBD"
-        ax.bar(i, m, width=0.65, color=to_rgba(color, 0.55), edgecolor="black", linewidth=1.2)
-        ax.errorbar(i, m, yerr=sem, color="black", capsize=3, lw=1.2)
-        ax.scatter(i + _offsets(pts.size), pts, s=14, color="black", zorder=4,
-                   edgecolors="white", linewidths=0.4)
+        means.append(m)
+        sems.append(sem)
+        colors.append(to_rgba(PALETTE[1] if r["added"] else "#BDBDBD", 0.55))
+        pts_x += list(i + _offsets(pts.size))
+        pts_y += list(pts)
         hi = max(m + sem, float(np.max(pts)) if pts.size else m)
         lo = min(m - sem, float(np.min(pts)) if pts.size else m)
         lo_all, hi_all = min(lo_all, lo), max(hi_all, hi)
@@ -241,6 +260,12 @@ def _excess_panel(ax: Axes, eff: pd.DataFrame, reps: pd.DataFrame, hl: str) -> N
             labels.append(f"{base} + {r['added']}\n(added drug)")
         else:
             labels.append(r["combination"])
+    pos = list(range(len(labels)))
+    if pos:
+        ax.bar(pos, means, width=0.65, color=colors, edgecolor="black", linewidth=1.2)
+        ax.errorbar(pos, means, yerr=sems, fmt="none", ecolor="black", capsize=3, lw=1.2)
+        ax.scatter(pts_x, pts_y, s=14, color="black", zorder=4, edgecolors="white",
+                   linewidths=0.4)
     ax.axhline(0, color="black", lw=1.0)
     pad = 0.15 * max(hi_all - lo_all, 5.0)
     ax.set_ylim(lo_all - pad, hi_all + pad)
@@ -305,6 +330,7 @@ def plot_protection(
         handles = [Patch(facecolor="white", edgecolor="black", label=result.alone),
                    Patch(facecolor=stroma_color, edgecolor="black", label=f"{result.stroma}")]
         fig.legend(handles=handles, loc="outside lower center", ncols=2)
+        _settle(fig)
     return fig
 
 
@@ -341,6 +367,7 @@ def _protection_panel(
     xs = {t: i for i, t in enumerate(present)}
     d = 0.2
     tops: dict[str, float] = {}
+    bar_x, bar_m, bar_e, bar_c, pts_x, pts_y, segs = [], [], [], [], [], [], []
     for t in present:
         sub = pairs[pairs["treatment"] == t]
         a, s = sub["alone"].to_numpy(float), sub["stroma"].to_numpy(float)
@@ -348,13 +375,19 @@ def _protection_panel(
         for xi, vals, fc in ((x - d, a, "white"), (x + d, s, stroma_color)):
             m = float(np.mean(vals))
             sem = float(np.std(vals, ddof=1) / np.sqrt(vals.size)) if vals.size > 1 else 0.0
-            ax.bar(xi, m, width=0.36, color=fc, edgecolor="black", linewidth=1.2, zorder=1)
-            ax.errorbar(xi, m, yerr=sem, color="black", capsize=3, lw=1.2, zorder=3)
+            bar_x.append(xi)
+            bar_m.append(m)
+            bar_e.append(sem)
+            bar_c.append(fc)
+            pts_x += [xi] * vals.size
+            pts_y += list(vals)
             tops[t] = max(tops.get(t, 0.0), m + sem, float(np.max(vals)))
-        for ai, si in zip(a, s, strict=True):
-            ax.plot([x - d, x + d], [ai, si], color="#777777", lw=0.8, zorder=2)
-        ax.scatter(np.full(a.size, x - d), a, s=14, color="black", zorder=4)
-        ax.scatter(np.full(s.size, x + d), s, s=14, color="black", zorder=4)
+        segs += [[(x - d, ai), (x + d, si)] for ai, si in zip(a, s, strict=True)]
+    ax.bar(bar_x, bar_m, width=0.36, color=bar_c, edgecolor="black", linewidth=1.2, zorder=1)
+    ax.errorbar(bar_x, bar_m, yerr=bar_e, fmt="none", ecolor="black", capsize=3, lw=1.2,
+                zorder=3)
+    ax.add_collection(LineCollection(segs, colors="#777777", linewidths=0.8, zorder=2))
+    ax.scatter(pts_x, pts_y, s=14, color="black", zorder=4)
     span = max(max(tops.values(), default=1.0), 1.0)
     h = 0.025 * span
     level: dict[str, float] = {}
