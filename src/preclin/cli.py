@@ -30,7 +30,9 @@ app.add_typer(plates_app, name="plates")
 
 
 def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+    from .tables import column_list
+
+    return column_list(value)
 
 
 def _parse_fixed(value: str | None) -> dict[str, float]:

@@ -13,7 +13,14 @@ import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["read_table", "write_table", "require_columns", "require_numeric", "TABLE_SUFFIXES"]
+__all__ = [
+    "read_table",
+    "write_table",
+    "require_columns",
+    "require_numeric",
+    "column_list",
+    "TABLE_SUFFIXES",
+]
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".xlsx", ".xlsm")
 
@@ -153,6 +160,15 @@ def require_numeric(
                 location=f"row {pos + row_offset}",
             )
     return values
+
+
+def column_list(cols: str | Sequence[str] | None) -> list[str]:
+    """Column names as a list: ``None`` → ``[]``, ``"a, b"`` → ``["a", "b"]``."""
+    if cols is None:
+        return []
+    if isinstance(cols, str):
+        return [c.strip() for c in cols.split(",") if c.strip()]
+    return list(cols)
 
 
 def sorted_unique(values: Sequence[object]) -> list[object]:

@@ -25,6 +25,7 @@ from scipy import stats as sps
 from scipy.special import gammaln
 
 from ..errors import InputError
+from ..tables import column_list as _as_list
 from ..tables import require_columns, require_numeric
 from . import _lm
 from .fit import ed_columns
@@ -73,12 +74,6 @@ class BinomialFit:
     vcov: Array = field(default_factory=lambda: np.zeros((0, 0, 0)))
 
 
-def _as_list(by: str | Sequence[str] | None) -> list[str]:
-    if by is None:
-        return []
-    if isinstance(by, str):
-        return [b.strip() for b in by.split(",") if b.strip()]
-    return list(by)
 
 
 class _Curve:

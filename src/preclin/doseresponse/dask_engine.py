@@ -40,6 +40,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ..errors import InputError
+from ..tables import column_list as _as_list
 from ..tables import require_columns
 from .fit import DoseResponseFit, fit
 
@@ -61,12 +62,6 @@ _FIT_LOCK = threading.Lock()
 _ROW_LOCATION = re.compile(r"^row (\d+)(.*)$")
 
 
-def _as_list(cols: str | Sequence[str] | None) -> list[str]:
-    if cols is None:
-        return []
-    if isinstance(cols, str):
-        return [c.strip() for c in cols.split(",") if c.strip()]
-    return list(cols)
 
 
 def _import_dask() -> tuple[Any, Any, Any, Any]:

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from ..errors import InputError
+from ..tables import column_list as _as_list
 from ..tables import require_columns, require_numeric
 from . import _kernel, _lm
 from .models import PARAM_NAMES, PUBLIC_NAMES, Model, get_model
@@ -127,12 +128,6 @@ class DoseResponseFit:
         return self.table["status"].value_counts().reindex(list(STATUSES), fill_value=0)
 
 
-def _as_list(by: str | Sequence[str] | None) -> list[str]:
-    if by is None:
-        return []
-    if isinstance(by, str):
-        return [b.strip() for b in by.split(",") if b.strip()]
-    return list(by)
 
 
 def _parse_levels(ed: Iterable[float] | float | str | None) -> tuple[float, ...]:

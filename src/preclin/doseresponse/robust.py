@@ -23,6 +23,7 @@ from scipy import optimize
 from scipy import stats as sps
 
 from ..errors import InputError
+from ..tables import column_list as _as_list
 from . import _lm
 from .fit import DoseResponseFit, fit
 from .models import PUBLIC_NAMES, Model, get_model
@@ -46,12 +47,6 @@ _MAD = 1.482602218505602  # 1 / Phi^-1(3/4)
 _MIN_WEIGHT = 1e-10
 
 
-def _as_list(by: str | Sequence[str] | None) -> list[str]:
-    if by is None:
-        return []
-    if isinstance(by, str):
-        return [b.strip() for b in by.split(",") if b.strip()]
-    return list(by)
 
 
 def _weights(loss: str, u: Array, c: float) -> Array:

@@ -28,6 +28,7 @@ from scipy import optimize
 from scipy import stats as sps
 
 from ..errors import InputError
+from ..tables import column_list as _as_list
 from . import _lm
 from .fit import DoseResponseFit, fit
 from .models import PARAM_NAMES, PUBLIC_NAMES, Model, get_model
@@ -58,12 +59,6 @@ DEFAULT_SELECT_MODELS: tuple[str, ...] = ("ll4", "ll3", "ll5", "w14", "w24", "w1
 
 
 # ----------------------------------------------------------------------------- helpers
-def _as_list(by: str | Sequence[str] | None) -> list[str]:
-    if by is None:
-        return []
-    if isinstance(by, str):
-        return [b.strip() for b in by.split(",") if b.strip()]
-    return list(by)
 
 
 def _internal_name(parameter: str) -> str:
