@@ -27,6 +27,8 @@ dr_app = typer.Typer(help="Single-agent dose-response curves.", no_args_is_help=
 app.add_typer(dr_app, name="doseresponse")
 plates_app = typer.Typer(help="Plate layouts and plate-reader files.", no_args_is_help=True)
 app.add_typer(plates_app, name="plates")
+syn_app = typer.Typer(help="Drug combinations: synergy scores.", no_args_is_help=True)
+app.add_typer(syn_app, name="synergy")
 
 
 def _split(value: str | None) -> list[str]:
@@ -133,6 +135,28 @@ def dr_fit(
     counts = res.summary()
     summary = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
     typer.echo(f"{len(res.table)} curves: {summary}", err=True)
+
+
+@syn_app.command("score")
+def synergy_score(
+    input: Annotated[Path, typer.Argument(help="Long table block, drug1, drug2, conc1, conc2, "
+                                          "response (CSV, Parquet or XLSX).")],
+    out: Annotated[Path, typer.Option("--out", help="One row per block (.csv/.parquet/.xlsx).")],
+    cells: Annotated[Path | None, typer.Option(help="One row per block × dose pair.")] = None,
+    models: Annotated[str, typer.Option(help="Comma-separated: bliss,hsa,loewe,zip.")]
+    = "bliss,hsa,loewe,zip",
+    response_kind: Annotated[str, typer.Option(help="viability or inhibition (%).")]
+    = "viability",
+    fitter: Annotated[str, typer.Option(help="synergyfinder (reproduces SynergyFinder 3.7.3) "
+                                        "or preclin (best least-squares single-drug fits).")]
+    = "synergyfinder",
+) -> None:
+    """Score drug-combination matrices with Bliss, HSA, Loewe and ZIP (SynergyFinder scale)."""
+    from .synergy import score_file
+
+    res = score_file(input, out, cells=cells, models=models, response_kind=response_kind,
+                     fitter=fitter)
+    typer.echo(f"{len(res.blocks)} block(s) scored", err=True)
 
 
 @plates_app.command("map")

@@ -248,3 +248,44 @@ def test_fit_engine_dask_matches_local(tmp_path: Path,
         outs[engine] = pd.read_csv(out)
     pd.testing.assert_frame_equal(outs["numba"], outs["dask"])
     assert len(outs["dask"]) == 60
+
+
+def _bliss_grid(path: Path) -> pd.DataFrame:
+    rows = []
+    doses = [0.0, 0.1, 0.3, 1.0, 3.0, 10.0]
+    for c1 in doses:
+        for c2 in doses:
+            e1 = c1 / (c1 + 1.0)
+            e2 = c2 / (c2 + 2.0)
+            viab = 100 * (1 - e1) * (1 - e2)  # Bliss independence
+            rows.append({"block": 1, "drug1": "A", "drug2": "B", "conc1": c1, "conc2": c2,
+                         "response": viab})
+    table = pd.DataFrame(rows)
+    table.to_csv(path, index=False)
+    return table
+
+
+def test_synergy_score_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "combo.csv"
+    _bliss_grid(src)
+    out = tmp_path / "blocks.csv"
+    cells = tmp_path / "cells.parquet"
+    code, _, err = _run(["synergy", "score", str(src), "--out", str(out), "--cells", str(cells),
+                         "--models", "bliss,hsa"], capsys)
+    assert code == 0, err
+    blocks = pd.read_csv(out)
+    assert list(blocks[["block", "drug1", "drug2"]].iloc[0]) == [1, "A", "B"]
+    assert abs(blocks.loc[0, "bliss"]) < 1e-6  # a Bliss-independent surface scores 0
+    assert blocks.loc[0, "hsa"] > 1  # ... and beats its best single agent
+    cell_table = pd.read_parquet(cells)
+    assert len(cell_table) == 36 and "bliss_synergy" in cell_table.columns
+
+
+def test_synergy_score_missing_arm(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "combo.csv"
+    table = _bliss_grid(src)
+    table[~((table["conc2"] == 0) & (table["conc1"] == 1.0))].to_csv(src, index=False)
+    code, _, err = _run(["synergy", "score", str(src), "--out", str(tmp_path / "o.csv")], capsys)
+    assert code == 2
+    line = _one_line_error(err)
+    assert "combo.csv" in line and "block" in line.lower()
