@@ -22,6 +22,14 @@ from .ci import (
     effect_at_dose,
     median_effect_fit,
 )
+from .coculture import ProtectionResult, chemoprotection
+from .factorial import FactorialResult, expected_bliss, expected_hsa, factorial_effects
+from .figures_factorial import (
+    add_factorial_section,
+    add_protection_section,
+    plot_factorial,
+    plot_protection,
+)
 from .io import CombinationData, read_combinations, validate_combinations
 from .models import FITTERS, MODELS, Block, BlockResult, score_blocks
 from .plot import plot_response_matrix, plot_synergy
@@ -45,15 +53,6 @@ from .synthetic import (
     hill,
     musyc,
     zimmer,
-)
-
-from .coculture import ProtectionResult, chemoprotection
-from .factorial import FactorialResult, expected_bliss, expected_hsa, factorial_effects
-from .figures_factorial import (
-    add_factorial_section,
-    add_protection_section,
-    plot_factorial,
-    plot_protection,
 )
 
 __all__ = [
