@@ -28,7 +28,7 @@ from ..errors import InputError
 from ..tables import column_list as _as_list
 from ..tables import require_columns, require_numeric
 from . import _lm
-from .fit import ed_columns
+from .fit import curve_keys, ed_columns
 from .models import PARAM_NAMES, PUBLIC_NAMES, Model, get_model
 from .stats import ed_gradient
 
@@ -321,14 +321,7 @@ def fit_binomial(
         if name in ("c", "d") and not 0 <= mdl.fixed[name] <= 1:
             raise InputError(f"a fixed {PUBLIC_NAMES[name]} must lie in [0, 1] for "
                              "binomial data")
-    if by_cols:
-        keys = df[by_cols]
-        codes = keys.groupby(by_cols, sort=False, dropna=False).ngroup().to_numpy()
-        first = pd.Series(np.arange(len(df))).groupby(codes).first().to_numpy()
-        curves = keys.iloc[first].reset_index(drop=True)
-    else:
-        codes = np.zeros(len(df), dtype=np.int64)
-        curves = pd.DataFrame(index=[0])
+    codes, curves = curve_keys(df, by_cols)
     n_curves = len(curves)
     used = n > 0
     kf = mdl.n_free

@@ -130,6 +130,20 @@ class DoseResponseFit:
 
 
 
+def curve_keys(df: pd.DataFrame, by_cols: list[str]) -> tuple[NDArray[np.int64], pd.DataFrame]:
+    """Curve index of every row and the curves' key values, in order of first appearance.
+
+    Missing key values form their own curve (nothing is dropped); without ``by_cols`` all
+    rows are one curve.
+    """
+    if not by_cols:
+        return np.zeros(len(df), dtype=np.int64), pd.DataFrame(index=[0])
+    keys = df[by_cols]
+    codes = keys.groupby(by_cols, sort=False, dropna=False).ngroup().to_numpy()
+    first = pd.Series(np.arange(len(df))).groupby(codes).first().to_numpy()
+    return codes.astype(np.int64), keys.iloc[first].reset_index(drop=True)
+
+
 def _parse_levels(ed: Iterable[float] | float | str | None) -> tuple[float, ...]:
     if ed is None:
         return ()
@@ -261,14 +275,7 @@ def fit(
         wts = require_numeric(df, weights, file=file, nonnegative=True).to_numpy()
 
     # --- curve identity (every curve of the input appears in the output)
-    if by_cols:
-        keys = df[by_cols]
-        codes = keys.groupby(by_cols, sort=False, dropna=False).ngroup().to_numpy()
-        first = pd.Series(np.arange(len(df))).groupby(codes).first().to_numpy()
-        curves = keys.iloc[first].reset_index(drop=True)
-    else:
-        codes = np.zeros(len(df), dtype=np.int64)
-        curves = pd.DataFrame(index=[0])
+    codes, curves = curve_keys(df, by_cols)
     n_curves = len(curves)
 
     # --- which points are used
