@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,21 +10,6 @@ import pytest
 from scipy import stats
 
 import preclin.doseresponse as dr
-
-
-@pytest.fixture(scope="module")
-def drc_dir(reference_dir: Path) -> Path:
-    return reference_dir / "doseresponse" / "drc"
-
-
-@pytest.fixture(scope="module")
-def expected(drc_dir: Path) -> dict:
-    return json.loads((drc_dir / "expected.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def ryegrass(drc_dir: Path) -> pd.DataFrame:
-    return pd.read_csv(drc_dir / "ryegrass.csv")
 
 
 def _rel(a: float, b: float) -> float:

@@ -7,7 +7,6 @@ and the profile-likelihood CI of ryegrass ec50 checked against its own definitio
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -18,21 +17,6 @@ import preclin.doseresponse as dr
 from preclin.doseresponse import stats as st
 from preclin.doseresponse.binomial import _Curve, fit_binomial
 from preclin.doseresponse.models import get_model
-
-
-@pytest.fixture(scope="module")
-def drc_dir(reference_dir: Path) -> Path:
-    return reference_dir / "doseresponse" / "drc"
-
-
-@pytest.fixture(scope="module")
-def expected(drc_dir: Path) -> dict:
-    return json.loads((drc_dir / "expected.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def ryegrass(drc_dir: Path) -> pd.DataFrame:
-    return pd.read_csv(drc_dir / "ryegrass.csv")
 
 
 @pytest.fixture(scope="module")

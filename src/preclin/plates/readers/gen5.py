@@ -27,8 +27,6 @@ import pandas as pd
 
 from ...errors import InputError
 from .._cells import (
-    TEXT_SUFFIXES,
-    XLSX_SUFFIXES,
     Grid,
     GridLine,
     Sheet,
@@ -120,10 +118,7 @@ class Gen5Reader:
 
     def guess_can_open(self, path: str | Path) -> bool:
         """True when the first lines carry at least two Gen5 metadata markers."""
-        p = Path(path)
-        if p.suffix.lower() not in TEXT_SUFFIXES + XLSX_SUFFIXES:
-            return False
-        sheet = head_sheet(p, n_lines=60)
+        sheet = head_sheet(path, n_lines=60)  # None for non-tabular files
         if sheet is None:
             return False
         text = _sheet_text(sheet).lower()

@@ -30,8 +30,6 @@ import pandas as pd
 
 from ...errors import InputError
 from .._cells import (
-    TEXT_SUFFIXES,
-    XLSX_SUFFIXES,
     Grid,
     GridLine,
     cell_text,
@@ -192,10 +190,7 @@ class GridReader:
 
     def guess_can_open(self, path: str | Path) -> bool:
         """True for a CSV/TSV/TXT/XLSX file with a plate grid in its first lines."""
-        p = Path(path)
-        if p.suffix.lower() not in TEXT_SUFFIXES + XLSX_SUFFIXES:
-            return False
-        sheet = head_sheet(p, n_lines=200)
+        sheet = head_sheet(path, n_lines=200)  # None for non-tabular files
         if sheet is None:
             return False
         try:
