@@ -1,14 +1,21 @@
 """Dose-response fitting speed: preclin's batched fitter vs a plain scipy curve_fit loop.
 
-Simulates N curves (9 doses × 3 replicates, mixed kinds), fits LL.4 with ec50 and its 95%
-CI, and times a scipy ``curve_fit`` loop on a subset. Prints fits/s for both and the ratio.
+Simulates N curves (9 doses × 3 replicates, mixed kinds: clean, flat, partial, steep,
+noisy, ec50 beyond either end of the range), fits LL.4 with ec50 and its 95% CI (the whole
+result table: every statistic, status and message), and times a scipy ``curve_fit`` loop on
+a subset. Prints fits/s for both and the ratio.
 
-    python benchmarks/bench_doseresponse.py --curves 20000 --scipy-curves 200
+With ``--memory`` the same curves are written to Parquet and fitted in a fresh process
+(read → fit), which reports its peak resident memory: input table and fit together.
+With ``--cli`` the CLI (`preclin doseresponse fit`) is timed on that Parquet file.
+
+    python benchmarks/bench_doseresponse.py --curves 200000 --scipy-curves 300 --memory --cli
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import subprocess
 import sys
@@ -18,18 +25,22 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import curve_fit
 
 import preclin.doseresponse as dr
 from preclin.data.simulate import simulate_curves
+from preclin.tables import read_table
+
+GIB = 1024**3
 
 
 def _ll4(x: np.ndarray, b: float, c: float, d: float, e: float) -> np.ndarray:
     return c + (d - c) / (1 + np.exp(b * (np.log(x) - np.log(e))))
 
 
-def scipy_loop(table, n: int) -> float:
-    """Fit the first ``n`` curves one by one with curve_fit; return seconds."""
+def scipy_loop(table: pd.DataFrame, n: int) -> float:
+    """Fit the first ``n`` curves one by one with curve_fit (ec50 and its SE); seconds."""
     ids = table["curve"].unique()[:n]
     sub = table[table["curve"].isin(ids)]
     groups = [(g["dose"].to_numpy(), g["response"].to_numpy()) for _, g in sub.groupby("curve")]
@@ -46,15 +57,56 @@ def scipy_loop(table, n: int) -> float:
     return time.perf_counter() - t0
 
 
+def _peak_rss() -> float:
+    """Peak resident memory of this process so far, GiB.
+
+    Linux: VmHWM of /proc/self/status (``ru_maxrss`` would carry over the parent's peak
+    into a child started by fork + exec); elsewhere ``ru_maxrss``.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / GIB
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / GIB
+
+
+def child(path: str) -> None:
+    """Read the Parquet input, fit, print JSON with timings and peak memory."""
+    dr.fit(pd.DataFrame({"curve": ["w"] * 4, "dose": [0.1, 1.0, 10.0, 100.0],
+                         "response": [100.0, 90.0, 40.0, 5.0]}),
+           dose="dose", response="response", by="curve")  # load the compiled kernel
+    base = _peak_rss()
+    t0 = time.perf_counter()
+    table = read_table(path)  # the CLI's reader
+    t_read = time.perf_counter() - t0
+    after_read = _peak_rss()
+    t0 = time.perf_counter()
+    res = dr.fit(table, dose="dose", response="response", by="curve", ed=[50])
+    t_fit = time.perf_counter() - t0
+    print(json.dumps({"read_s": t_read, "fit_s": t_fit, "base_gib": base,
+                      "after_read_gib": after_read, "peak_gib": _peak_rss(),
+                      "input_gib": table.memory_usage(deep=True).sum() / GIB,
+                      "curves": len(res.table)}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--curves", type=int, default=20000)
     ap.add_argument("--scipy-curves", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--memory", action="store_true",
+                    help="also fit the curves from Parquet in a fresh process and report its "
+                    "peak memory")
     ap.add_argument("--cli", action="store_true",
                     help="also time `preclin doseresponse fit` on the same curves as Parquet")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    table = simulate_curves(args.curves, seed=args.seed)
+    if args.child:
+        child(args.child)
+        return
+    table = simulate_curves(args.curves, seed=args.seed)[["curve", "dose", "response"]]
     # warm-up: the first call compiles (or loads the cached) numba kernel
     dr.fit(table.head(270), dose="dose", response="response", by="curve")
     t0 = time.perf_counter()
@@ -63,26 +115,36 @@ def main() -> None:
     t_sp = scipy_loop(table, args.scipy_curves)
     rate_pc = args.curves / t_pc
     rate_sp = args.scipy_curves / t_sp
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     counts = res.table["status"].value_counts().to_dict()
     print(f"preclin fit: {args.curves} curves in {t_pc:.2f} s = {rate_pc:,.0f} fits/s "
-          f"(LL.4, ec50 + 95% CI, statuses {counts})")
+          f"(LL.4, ec50 + 95% CI and the full table; statuses {counts})")
     print(f"scipy curve_fit loop: {args.scipy_curves} curves in {t_sp:.2f} s = "
           f"{rate_sp:,.0f} fits/s")
-    print(f"ratio preclin/scipy: {rate_pc / rate_sp:.1f}x; peak RSS {peak:,.0f} MiB")
-    if args.cli:
-        with tempfile.TemporaryDirectory() as tmp:
-            src = Path(tmp) / "curves.parquet"
-            table.to_parquet(src)
+    print(f"ratio preclin/scipy: {rate_pc / rate_sp:.1f}x")
+    if not (args.memory or args.cli):
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "curves.parquet"
+        table.to_parquet(src)
+        del res
+        if args.memory:
+            out = subprocess.run([sys.executable, __file__, "--child", str(src)], check=True,
+                                 capture_output=True, text=True).stdout
+            m = json.loads(out.strip().splitlines()[-1])
+            print(f"fresh process, Parquet → fit: read {m['read_s']:.2f} s + fit "
+                  f"{m['fit_s']:.2f} s = {args.curves / (m['read_s'] + m['fit_s']):,.0f} fits/s; "
+                  f"peak RSS {m['peak_gib']:.2f} GiB (interpreter + libraries "
+                  f"{m['base_gib']:.2f} GiB, input table {m['input_gib']:.2f} GiB)")
+        if args.cli:
             cmd = [sys.executable, "-m", "preclin.cli", "doseresponse", "fit", str(src),
                    "--dose", "dose", "--response", "response", "--by", "curve",
                    "--out", str(Path(tmp) / "fits.parquet")]
             t0 = time.perf_counter()
             subprocess.run(cmd, check=True, capture_output=True)
             t_cli = time.perf_counter() - t0
-        print(f"CLI on Parquet: {args.curves} curves in {t_cli:.2f} s = "
-              f"{args.curves / t_cli:,.0f} fits/s ({t_cli / t_pc:.2f}x the library time, "
-              "including interpreter start-up and Parquet read/write)")
+            print(f"CLI on Parquet: {args.curves} curves in {t_cli:.2f} s = "
+                  f"{args.curves / t_cli:,.0f} fits/s ({t_cli / t_pc:.2f}x the library time, "
+                  "including interpreter start-up and Parquet read/write)")
 
 
 if __name__ == "__main__":

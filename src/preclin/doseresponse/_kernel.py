@@ -10,6 +10,7 @@ detection, full-Hessian covariance); tests check that both engines agree.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numba import njit, prange
@@ -18,7 +19,8 @@ from numpy.typing import NDArray
 from . import _lm
 from .models import PARAM_NAMES, Model
 
-__all__ = ["fit_curves", "distinct_and_pure_error", "row_sums"]
+__all__ = ["fit_long", "group_rows", "first_rows", "distinct_and_pure_error", "row_sums",
+           "response", "areas"]
 
 Array = NDArray[np.float64]
 
@@ -77,19 +79,6 @@ def _z(b: float, lx: float, le: float) -> tuple[float, float]:
 
 
 @njit(cache=True, error_model="numpy")
-def _rss(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.float64],
-         y: NDArray[np.float64], w: NDArray[np.float64], n: int) -> float:
-    s = 0.0
-    b, c, d, le, f = th[0], th[1], th[2], th[3], th[4]
-    for i in range(n):
-        z, _ = _z(b, lx[i], le)
-        g, _, _ = _g(fam, five, z, f)
-        r = y[i] - (c + (d - c) * g)
-        s += w[i] * r * r
-    return s
-
-
-@njit(cache=True, error_model="numpy")
 def _jac_ll4(th: NDArray[np.float64], lx: NDArray[np.float64], n: int,
              out_y: NDArray[np.float64], out_j: NDArray[np.float64]) -> None:
     """LL.4 with b, c, d, log e free: straight-line code the compiler can vectorise.
@@ -140,35 +129,6 @@ def _jac(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.float64],
                 out_j[i, q] = -amp * dg * b
             else:
                 out_j[i, q] = amp * dgf
-
-
-@njit(cache=True, error_model="numpy")
-def _normal(wy: NDArray[np.float64], wj: NDArray[np.float64], y: NDArray[np.float64],
-            w: NDArray[np.float64], n: int, k: int, jtj: NDArray[np.float64],
-            jtr: NDArray[np.float64], diag: NDArray[np.float64]) -> float:
-    """Normal equations JᵀWJ, JᵀWr and diag; returns the largest diagonal element."""
-    for p in range(k):
-        jtr[p] = 0.0
-        for q in range(k):
-            jtj[p, q] = 0.0
-    for i in range(n):
-        wi = w[i]
-        if wi <= 0:
-            continue
-        r = y[i] - wy[i]
-        for p in range(k):
-            jp = wj[i, p] * wi
-            jtr[p] += jp * r
-            for q in range(p + 1):
-                jtj[p, q] += jp * wj[i, q]
-    maxd = 0.0
-    for p in range(k):
-        for q in range(p):
-            jtj[q, p] = jtj[p, q]
-        diag[p] = jtj[p, p]
-        if diag[p] > maxd:
-            maxd = diag[p]
-    return maxd
 
 
 @njit(cache=True, error_model="numpy")
@@ -239,34 +199,144 @@ def _running_off(th: NDArray[np.float64], lo: float, hi: float, yrange: float) -
             or abs(th[2] - th[1]) > 3 * yrange)
 
 
+#: reassociation and FMA contraction for the hot sums (vectorised, still deterministic);
+#: no finite-math assumptions, as doses of 0 are log(0) = -inf
+_FAST = {"reassoc", "contract"}
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FAST)
+def _eval_ll4(th: NDArray[np.float64], lx: NDArray[np.float64], y: NDArray[np.float64],
+              w: NDArray[np.float64], n: int, jtj: NDArray[np.float64],
+              jtr: NDArray[np.float64], diag: NDArray[np.float64]) -> tuple[float, float]:
+    """:func:`_eval` for LL.4 with b, c, d, log e free, in one pass with scalar sums."""
+    b, c, d, le = th[0], th[1], th[2], th[3]
+    amp = d - c
+    zero_z = -math.inf if b > 0 else (math.inf if b < 0 else 0.0)
+    rss = 0.0
+    t0 = t1 = t2 = t3 = 0.0
+    a00 = a10 = a11 = a20 = a21 = a22 = a30 = a31 = a32 = a33 = 0.0
+    for i in range(n):
+        fin = lx[i] != -math.inf
+        u = lx[i] - le
+        z = b * u if fin else zero_z
+        ez = math.exp(-abs(z))
+        inv = 1.0 / (1.0 + ez)
+        g = ez * inv if z > 0 else inv
+        dg = -g * (1.0 - g)
+        j0 = amp * dg * u if fin else 0.0
+        j1 = 1.0 - g
+        j2 = g
+        j3 = -amp * dg * b
+        wi = w[i]
+        r = y[i] - (c + amp * g)
+        rss += wi * r * r
+        p0 = j0 * wi
+        p1 = j1 * wi
+        p2 = j2 * wi
+        p3 = j3 * wi
+        t0 += p0 * r
+        t1 += p1 * r
+        t2 += p2 * r
+        t3 += p3 * r
+        a00 += p0 * j0
+        a10 += p1 * j0
+        a11 += p1 * j1
+        a20 += p2 * j0
+        a21 += p2 * j1
+        a22 += p2 * j2
+        a30 += p3 * j0
+        a31 += p3 * j1
+        a32 += p3 * j2
+        a33 += p3 * j3
+    jtr[0], jtr[1], jtr[2], jtr[3] = t0, t1, t2, t3
+    jtj[0, 0], jtj[1, 1], jtj[2, 2], jtj[3, 3] = a00, a11, a22, a33
+    jtj[1, 0] = jtj[0, 1] = a10
+    jtj[2, 0] = jtj[0, 2] = a20
+    jtj[2, 1] = jtj[1, 2] = a21
+    jtj[3, 0] = jtj[0, 3] = a30
+    jtj[3, 1] = jtj[1, 3] = a31
+    jtj[3, 2] = jtj[2, 3] = a32
+    diag[0], diag[1], diag[2], diag[3] = a00, a11, a22, a33
+    return rss, max(a00, a11, a22, a33, 0.0)
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FAST)
+def _eval(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.float64],
+          y: NDArray[np.float64], w: NDArray[np.float64], n: int, free: NDArray[np.int64],
+          jtj: NDArray[np.float64], jtr: NDArray[np.float64],
+          diag: NDArray[np.float64], jrow: NDArray[np.float64]) -> tuple[float, float]:
+    """Weighted RSS at ``th`` and the normal equations JᵀWJ, JᵀWr and their diagonal, in one
+    pass over the points; returns (rss, largest diagonal element)."""
+    k = free.shape[0]
+    if fam == 0 and not five and k == 4 and free[0] == 0 and free[3] == 3:
+        return _eval_ll4(th, lx, y, w, n, jtj, jtr, diag)
+    b, c, d, le, f = th[0], th[1], th[2], th[3], th[4]
+    amp = d - c
+    for p in range(k):
+        jtr[p] = 0.0
+        for q in range(k):
+            jtj[p, q] = 0.0
+    rss = 0.0
+    for i in range(n):
+        z, u = _z(b, lx[i], le)
+        g, dg, dgf = _g(fam, five, z, f)
+        for q in range(k):
+            p = free[q]
+            if p == 0:
+                jrow[q] = amp * dg * u if lx[i] != -math.inf else 0.0
+            elif p == 1:
+                jrow[q] = 1.0 - g
+            elif p == 2:
+                jrow[q] = g
+            elif p == 3:
+                jrow[q] = -amp * dg * b
+            else:
+                jrow[q] = amp * dgf
+        wi = w[i]
+        r = y[i] - (c + amp * g)
+        rss += wi * r * r
+        for p in range(k):
+            jp = jrow[p] * wi
+            jtr[p] += jp * r
+            for q in range(p + 1):
+                jtj[p, q] += jp * jrow[q]
+    maxd = 0.0
+    for p in range(k):
+        for q in range(p):
+            jtj[q, p] = jtj[p, q]
+        diag[p] = jtj[p, p]
+        if diag[p] > maxd:
+            maxd = diag[p]
+    return rss, maxd
+
+
 @njit(cache=True, error_model="numpy")
 def _lm_curve(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.float64],
         y: NDArray[np.float64], w: NDArray[np.float64], n: int, free: NDArray[np.int64],
         free_mask: NDArray[np.bool_], lo: float, hi: float, ylo: float, yhi: float,
         max_iter: int, ftol: float, max_b: float, margin: float, asym_margin: float,
-        wy: NDArray[np.float64], wj: NDArray[np.float64]) -> tuple[float, bool, int, bool]:
-    """Levenberg–Marquardt on one curve, in place on ``th``; see ``_lm.levenberg_marquardt``."""
+        wm: NDArray[np.float64], wv: NDArray[np.float64],
+        offset: float = 0.0) -> tuple[float, bool, int, bool]:
+    """Levenberg–Marquardt on one curve, in place on ``th``; see ``_lm.levenberg_marquardt``.
+
+    ``offset`` is added to the RSS of the points given (the pure-error sum of squares when
+    replicates are given as weighted means): the stopping rules use the full RSS, and the
+    full RSS is returned. ```wm`` (3, k, k) and ``wv`` (9, 10) are work arrays.
+    """
     k = free.shape[0]
+    jtj, jtj_t, a = wm[0], wm[1], wm[2]
+    jtr, jtr_t, diag, diag_t = wv[0], wv[1], wv[2], wv[3]
+    rhs, step, new, hist, jrow = wv[4], wv[5], wv[6], wv[7], wv[8]
     _clip(th, free_mask, lo, hi, ylo, yhi, five, max_b, margin)
-    rss = _rss(fam, five, th, lx, y, w, n)
+    rss, maxd = _eval(fam, five, th, lx, y, w, n, free, jtj, jtr, diag, jrow)
     lam = 1e-3
     window = 10
-    hist = np.full(window, rss)
+    for j in range(window):
+        hist[j] = rss
     yrange = (yhi - ylo) / (1 + 2 * asym_margin)
     drifting = False
     converged = False
     iters = 0
-    jtj = np.empty((k, k))
-    jtr = np.empty(k)
-    a = np.empty((k, k))
-    rhs = np.empty(k)
-    step = np.empty(k)
-    new = np.empty(5)
-    diag = np.empty(k)
-    wyt = np.empty(n)
-    wjt = np.empty((n, k))
-    _jac(fam, five, th, lx, n, free, wy, wj)
-    maxd = _normal(wy, wj, y, w, n, k, jtj, jtr, diag)
     for it in range(max_iter):
         floor = 1e-12 * max(maxd, 1e-300)
         for p in range(k):
@@ -286,63 +356,61 @@ def _lm_curve(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.floa
             if not math.isfinite(new[j]):
                 finite = False
         new_rss = math.inf
+        maxd_t = 0.0
         if finite:
-            # response and Jacobian at the trial point in one pass: reused if accepted
-            _jac(fam, five, new, lx, n, free, wyt, wjt)
-            new_rss = 0.0
-            for i in range(n):
-                r = y[i] - wyt[i]
-                new_rss += w[i] * r * r
+            # RSS and normal equations at the trial point in one pass: kept if accepted
+            new_rss, maxd_t = _eval(fam, five, new, lx, y, w, n, free, jtj_t, jtr_t, diag_t,
+                                    jrow)
         if not math.isfinite(new_rss):
             finite = False
         accept = finite and new_rss <= rss
         iters += 1
         old_rss = rss
-        rel_change = abs(old_rss - new_rss) / max(old_rss, 1e-300) if finite else math.inf
-        rel_step = 0.0
+        rel_change = (abs(old_rss - new_rss) / max(old_rss + offset, 1e-300) if finite
+                      else math.inf)
+        # relative step <= 1e-10 and gradient cosine <= 1e-10, without divisions
+        small_step = finite
+        small_grad = True
+        scale = max(old_rss + offset, 1e-300)
         for p in range(k):
             j = free[p]
-            den = max(abs(th[j]), 1e-6)
-            v = abs(new[j] - th[j]) / den
-            if not finite or not math.isfinite(v):
-                v = math.inf
-            if v > rel_step:
-                rel_step = v
-        cosine = 0.0
-        for p in range(k):
-            v = abs(jtr[p]) / math.sqrt(max(diag[p], 1e-300) * max(old_rss, 1e-300))
-            if v > cosine:
-                cosine = v
+            if not abs(new[j] - th[j]) <= 1e-10 * max(abs(th[j]), 1e-6):
+                small_step = False
+            if not jtr[p] * jtr[p] <= 1e-20 * max(diag[p], 1e-300) * scale:
+                small_grad = False
         lam_old = lam
         if accept:
             for j in range(5):
                 th[j] = new[j]
             rss = new_rss
             lam = max(lam / 10.0, 1e-15)
-            wy, wyt = wyt, wy
-            wj, wjt = wjt, wj
-            maxd = _normal(wy, wj, y, w, n, k, jtj, jtr, diag)
+            for p in range(k):
+                jtr[p] = jtr_t[p]
+                diag[p] = diag_t[p]
+                for q in range(k):
+                    jtj[p, q] = jtj_t[p, q]
+            maxd = maxd_t
         else:
             lam = lam * 10.0
         ftol_ok = accept and rel_change <= ftol and lam_old <= 1e-2
-        xtol_ok = accept and rel_step <= 1e-10
-        gtol_ok = cosine <= 1e-10
+        xtol_ok = accept and small_step
+        gtol_ok = small_grad
         bound = accept and _at_bound(new, free_mask, lo, hi, ylo, yhi, max_b, margin)
         slot = it % window
         oldest = hist[(slot + 1) % window]
         hist[slot] = rss
         slow = 1e-4 if it >= max_iter // 2 else 1e-6
-        stalled = (it >= window and oldest - rss <= slow * rss
+        stalled = (it >= window and oldest - rss <= slow * (rss + offset)
                    and _running_off(th, lo, hi, yrange)
                    and not (ftol_ok or xtol_ok or gtol_ok))
         if stalled or bound:
             drifting = True
-        if (ftol_ok or xtol_ok or gtol_ok or lam > 1e16 or old_rss <= 1e-300 or bound
-                or stalled):
+        if (ftol_ok or xtol_ok or gtol_ok or lam > 1e16 or old_rss + offset <= 1e-300
+                or bound or stalled):
             converged = True
             break
     at_b = _at_bound(th, free_mask, lo, hi, ylo, yhi, max_b, margin) or drifting
-    return rss, converged, iters, at_b
+    return rss + offset, converged, iters, at_b
 
 
 @njit(cache=True, error_model="numpy")
@@ -354,7 +422,7 @@ def _fill_g(fam: int, five: bool, b: float, le: float, f0: float, lx: NDArray[np
         gbuf[i] = g
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FAST)
 def _fill_g_ll(ex: NDArray[np.float64], f_le: float, b: float, le: float,
                lx: NDArray[np.float64], n: int, gbuf: NDArray[np.float64]) -> None:
     """Log-logistic g = 1/(1 + exp(b·(lx − le))) as 1/(1 + ex_i·f_le) with
@@ -371,7 +439,7 @@ def _fill_g_ll(ex: NDArray[np.float64], f_le: float, b: float, le: float,
             gbuf[i] = 1.0 / (1.0 + q)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=_FAST)
 def _profile_cd(gbuf: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.float64],
                 n: int, c_fixed: float, d_fixed: float, c_free: bool,
                 d_free: bool) -> tuple[float, float, float]:
@@ -507,165 +575,449 @@ def _inverse_pd(m: NDArray[np.float64], k: int, out: NDArray[np.float64]) -> boo
     return True
 
 
+@njit(cache=True, error_model="numpy", fastmath=_FAST)
+def _fit_one(lx: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.float64], n: int,
+             offset: float, lo: float, hi: float, ymin: float, ymax: float, fam: int,
+             five: bool, free: NDArray[np.int64], free_mask: NDArray[np.bool_],
+             fixed: NDArray[np.float64], bvals: NDArray[np.float64],
+             fracs: NDArray[np.float64], symmetric_cd: bool, n_starts: int, max_iter: int,
+             ftol: float, max_b: float, margin: float, asym_margin: float,
+             gbuf: NDArray[np.float64], ex: NDArray[np.float64], wy: NDArray[np.float64],
+             wj: NDArray[np.float64], wjp: NDArray[np.float64], wjm: NDArray[np.float64],
+             wm: NDArray[np.float64], wv: NDArray[np.float64],
+             per_rss: NDArray[np.float64], per_th: NDArray[np.float64],
+             th_out: NDArray[np.float64],
+             minv_out: NDArray[np.float64]) -> tuple[float, bool, int, bool, bool]:
+    """Fit one curve: grid starts, multi-start LM, half Hessian and its inverse.
+
+    ``lx, y, w`` hold ``n`` points (or replicate means with summed weights, ``offset``
+    then being the pure-error sum of squares); ``lo, hi`` is the tested log-dose range
+    and ``ymin, ymax`` the observed response range. Work arrays have at least ``n``
+    rows. Writes the estimate to ``th_out`` (5) and the inverse half Hessian to
+    ``minv_out`` (k, k; untouched unless identifiable); returns rss, converged,
+    iterations, at bound, identifiable.
+    """
+    k = free.shape[0]
+    nb = bvals.shape[0]
+    e_fixed = not free_mask[3]
+    nle = 1 if e_fixed else fracs.shape[0]
+    yr = max(ymax - ymin, 1e-12 * max(abs(ymax), 1.0))
+    ylo = ymin - asym_margin * yr
+    yhi = ymax + asym_margin * yr
+    span = max(hi - lo, 1e-6)
+    mid = 0.5 * (lo + hi)
+    fast_ll = fam == 0 and not five
+    # grid: best point per slope
+    for ib in range(nb):
+        per_rss[ib] = math.inf
+        for t in range(5):
+            per_th[ib, t] = 0.0
+        b = bvals[ib]
+        best = math.inf
+        if fast_ll:
+            for i in range(n):
+                ex[i] = math.exp(b * (lx[i] - mid))
+        for jl in range(nle):
+            le = fixed[3] if e_fixed else lo + fracs[jl] * span
+            if fast_ll:
+                _fill_g_ll(ex, math.exp(-b * (le - mid)), b, le, lx, n, gbuf)
+            else:
+                _fill_g(fam, five, b, le, fixed[4], lx, n, gbuf)
+            c, d, r = _profile_cd(gbuf, y, w, n, fixed[1], fixed[2], free_mask[1],
+                                  free_mask[2])
+            if not (ylo <= c <= yhi and ylo <= d <= yhi):
+                r = math.inf
+            if not symmetric_cd and c > d:
+                r = math.inf
+            if r < best:
+                best = r
+                per_th[ib, 0] = b
+                per_th[ib, 1] = c
+                per_th[ib, 2] = d
+                per_th[ib, 3] = le
+                per_th[ib, 4] = fixed[4]
+        per_rss[ib] = best
+        if best == math.inf:  # no finite point: keep the first as numpy argmin does
+            per_th[ib, 0] = b
+            per_th[ib, 3] = fixed[3] if e_fixed else lo + fracs[0] * span
+            per_th[ib, 4] = fixed[4]
+            _fill_g(fam, five, b, per_th[ib, 3], fixed[4], lx, n, gbuf)
+            c, d, _ = _profile_cd(gbuf, y, w, n, fixed[1], fixed[2], free_mask[1],
+                                  free_mask[2])
+            per_th[ib, 1] = c
+            per_th[ib, 2] = d
+    order = np.argsort(per_rss[:nb], kind="mergesort")
+    best_rss = math.inf
+    best_conv = False
+    best_bound = False
+    total_iter = 0
+    th = np.empty(5)
+    ns = min(n_starts, nb)
+    for s in range(max(ns, 1)):
+        if s > 0 and best_conv and not best_bound and abs(th_out[0]) <= 8.0:
+            # the first start ended in a clean interior optimum: further starts are only
+            # needed for steep or run-off fits (a step-like optimum can hide a better one)
+            break
+        src = order[s] if s < nb else order[0]
+        if per_rss[order[0]] == math.inf:  # nothing finite: neutral start
+            th[0] = 1.0
+            th[1] = 0.0
+            th[2] = 1.0
+            th[3] = (lo + hi) / 2
+            th[4] = 1.0
+        else:
+            for t in range(5):
+                th[t] = per_th[src, t]
+        for t in range(5):
+            if not free_mask[t]:
+                th[t] = fixed[t]
+        # further starts look for a better basin; they get a quarter of the budget
+        budget = max_iter if s == 0 else max(max_iter // 4, 1)
+        r, cv, it, ab = _lm_curve(fam, five, th, lx, y, w, n, free, free_mask, lo, hi,
+                                  ylo, yhi, budget, ftol, max_b, margin, asym_margin, wm,
+                                  wv, offset)
+        total_iter += it
+        if s == 0 or r < best_rss * (1 - 1e-12):
+            best_rss = r
+            for t in range(5):
+                th_out[t] = th[t]
+            best_conv = cv
+            best_bound = ab
+    ident = False
+    if best_conv and not best_bound:
+        mm = np.empty((k, k))
+        _half_hessian(fam, five, th_out, lx, y, w, n, free, wy, wj, wjp, wjm, mm)
+        inv = np.empty((k, k))
+        if _inverse_pd(mm, k, inv):
+            ident = True
+            for p in range(k):
+                for q in range(k):
+                    minv_out[p, q] = inv[p, q]
+    return best_rss, best_conv, total_iter, best_bound, ident
+
+
+@njit(cache=True, error_model="numpy")
+def _argsort_small(key: NDArray[np.float64], key2: NDArray[np.float64], n: int,
+                   idx: NDArray[np.int64]) -> None:
+    """Order of ``(key, key2)[:n]``, lexicographic (insertion sort when short).
+
+    Sorting by both keys makes everything summed in this order independent of the order
+    of the input rows.
+    """
+    if n > 64:
+        o2 = np.argsort(key2[:n], kind="mergesort")  # stable sorts: by key2, then key
+        o1 = np.argsort(key[:n][o2], kind="mergesort")
+        for i in range(n):
+            idx[i] = o2[o1[i]]
+        return
+    for i in range(n):
+        idx[i] = i
+    for i in range(1, n):
+        v = idx[i]
+        kv = key[v]
+        kv2 = key2[v]
+        j = i - 1
+        while j >= 0 and (key[idx[j]] > kv or (key[idx[j]] == kv and key2[idx[j]] > kv2)):
+            idx[j + 1] = idx[j]
+            j -= 1
+        idx[j + 1] = v
+
+
+@njit(cache=True, error_model="numpy")
+def _median_small(vals: NDArray[np.float64], n: int) -> float:
+    """Median of ``vals[:n]`` (sorted in place), the mean of the middle two when n is even."""
+    if n > 64:
+        vals[:n] = np.sort(vals[:n])
+    else:
+        for i in range(1, n):
+            v = vals[i]
+            j = i - 1
+            while j >= 0 and vals[j] > v:
+                vals[j + 1] = vals[j]
+                j -= 1
+            vals[j + 1] = v
+    h = n // 2
+    if n % 2 == 1:
+        return vals[h]
+    return (vals[h - 1] + vals[h]) / 2.0
+
+
+#: columns of the float and integer outputs of :func:`fit_long`
+LONG_FLOAT = ("b", "c", "d", "log_e", "f", "rss", "sspe", "rss0", "lo", "hi", "ymin", "ymax",
+              "auc", "area")
+LONG_INT = ("converged", "iterations", "at_bound", "identifiable", "n", "distinct", "df_pe",
+            "n_outliers")
+#: curves per parallel task (work arrays are allocated once per task)
+_BLOCK = 64
+
+
+@njit(cache=True, error_model="numpy")
+def _group_rows(codes: NDArray[np.integer], used: NDArray[np.bool_], n_curves: int,
+                offsets: NDArray[np.int64]) -> tuple[NDArray[np.int64], bool]:
+    """Counting sort of the used rows by curve (stable): ``offsets`` (n_curves + 1) and the
+    row order, or ``identity`` when the used rows are all rows and already grouped."""
+    identity = True
+    prev = -1
+    for r in range(codes.shape[0]):
+        if used[r]:
+            c = codes[r]
+            offsets[c + 1] += 1
+            if c < prev:
+                identity = False
+            prev = c
+        else:
+            identity = False
+    for c in range(n_curves):
+        offsets[c + 1] += offsets[c]
+    if identity:
+        return np.empty(0, dtype=np.int64), True
+    perm = np.empty(offsets[n_curves], dtype=np.int64)
+    cursor = offsets[:n_curves].copy()
+    for r in range(codes.shape[0]):
+        if used[r]:
+            c = codes[r]
+            perm[cursor[c]] = r
+            cursor[c] += 1
+    return perm, False
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
-def _fit_all(lx2: NDArray[np.float64], y2: NDArray[np.float64], w2: NDArray[np.float64],
-             counts: NDArray[np.int64], fam: int, five: bool, free: NDArray[np.int64],
-             fixed: NDArray[np.float64], bvals: NDArray[np.float64], fracs: NDArray[np.float64],
-             symmetric_cd: bool, n_starts: int, max_iter: int, ftol: float, max_b: float,
-             margin: float, asym_margin: float,
-             theta_out: NDArray[np.float64], rss_out: NDArray[np.float64],
-             conv_out: NDArray[np.bool_], iter_out: NDArray[np.int64],
-             bound_out: NDArray[np.bool_], minv_out: NDArray[np.float64],
-             ident_out: NDArray[np.bool_]) -> None:
-    m_curves = lx2.shape[0]
+def _fit_long(offsets: NDArray[np.int64], perm: NDArray[np.int64], identity: bool,
+              x: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.float64],
+              has_w: bool, c0: int, c1: int, nmax: int, fam: int, five: bool,
+              free: NDArray[np.int64], fixed: NDArray[np.float64],
+              bvals: NDArray[np.float64], fracs: NDArray[np.float64], symmetric_cd: bool,
+              n_starts: int, max_iter: int, ftol: float, max_b: float, margin: float,
+              asym_margin: float, reference: float, nodes: int,
+              out_f: NDArray[np.float64], out_i: NDArray[np.int64],
+              minv_out: NDArray[np.float64]) -> None:
+    m = c1 - c0
     k = free.shape[0]
     free_mask = np.zeros(5, dtype=np.bool_)
     for p in range(k):
         free_mask[free[p]] = True
     nb = bvals.shape[0]
-    e_fixed = not free_mask[3]
-    nle = 1 if e_fixed else fracs.shape[0]
-    for ci in prange(m_curves):
-        n = counts[ci]
-        lx = lx2[ci, :n]
-        y = y2[ci, :n]
-        w = w2[ci, :n]
-        # ranges
-        lo = math.inf
-        hi = -math.inf
-        ymin = math.inf
-        ymax = -math.inf
-        for i in range(n):
-            if w[i] > 0:
-                if math.isfinite(lx[i]):
-                    lo = min(lo, lx[i])
-                    hi = max(hi, lx[i])
-                ymin = min(ymin, y[i])
-                ymax = max(ymax, y[i])
-        if not math.isfinite(lo):
-            lo = 0.0
-            hi = 0.0
-        if not (math.isfinite(ymin) and math.isfinite(ymax)):
-            ymin = 0.0
-            ymax = 1.0
-        yr = max(ymax - ymin, 1e-12 * max(abs(ymax), 1.0))
-        ylo = ymin - asym_margin * yr
-        yhi = ymax + asym_margin * yr
-        span = max(hi - lo, 1e-6)
-        gbuf = np.empty(n)
-        ex = np.empty(n)
-        mid = 0.5 * (lo + hi)
-        fast_ll = fam == 0 and not five
-        # grid: best point per slope
-        per_rss = np.full(nb, math.inf)
-        per_th = np.zeros((nb, 5))
-        for ib in range(nb):
-            b = bvals[ib]
-            best = math.inf
-            if fast_ll:
-                for i in range(n):
-                    ex[i] = math.exp(b * (lx[i] - mid))
-            for jl in range(nle):
-                le = fixed[3] if e_fixed else lo + fracs[jl] * span
-                if fast_ll:
-                    _fill_g_ll(ex, math.exp(-b * (le - mid)), b, le, lx, n, gbuf)
-                else:
-                    _fill_g(fam, five, b, le, fixed[4], lx, n, gbuf)
-                c, d, r = _profile_cd(gbuf, y, w, n, fixed[1], fixed[2], free_mask[1],
-                                      free_mask[2])
-                if not (ylo <= c <= yhi and ylo <= d <= yhi):
-                    r = math.inf
-                if not symmetric_cd and c > d:
-                    r = math.inf
-                if r < best:
-                    best = r
-                    per_th[ib, 0] = b
-                    per_th[ib, 1] = c
-                    per_th[ib, 2] = d
-                    per_th[ib, 3] = le
-                    per_th[ib, 4] = fixed[4]
-            per_rss[ib] = best
-            if best == math.inf:  # no finite point: keep the first as numpy argmin does
-                per_th[ib, 0] = b
-                per_th[ib, 3] = fixed[3] if e_fixed else lo + fracs[0] * span
-                per_th[ib, 4] = fixed[4]
-                _fill_g(fam, five, b, per_th[ib, 3], fixed[4], lx, n, gbuf)
-                c, d, _ = _profile_cd(gbuf, y, w, n, fixed[1], fixed[2], free_mask[1],
-                                      free_mask[2])
-                per_th[ib, 1] = c
-                per_th[ib, 2] = d
-        order = np.argsort(per_rss, kind="mergesort")
-        wy = np.empty(n)
-        wj = np.empty((n, k))
-        best_rss = math.inf
-        best_th = np.zeros(5)
-        best_conv = False
-        best_bound = False
-        total_iter = 0
-        ns = min(n_starts, nb)
-        for s in range(max(ns, 1)):
-            if s > 0 and best_conv and not best_bound and abs(best_th[0]) <= 8.0:
-                # the first start ended in a clean interior optimum: further starts are only
-                # needed for steep or run-off fits (a step-like optimum can hide a better one)
-                break
-            src = order[s] if s < nb else order[0]
-            th = np.empty(5)
-            if per_rss[order[0]] == math.inf:  # nothing finite: neutral start
-                th[0] = 1.0
-                th[1] = 0.0
-                th[2] = 1.0
-                th[3] = (lo + hi) / 2
-                th[4] = 1.0
-            else:
-                for t in range(5):
-                    th[t] = per_th[src, t]
-            for t in range(5):
-                if not free_mask[t]:
-                    th[t] = fixed[t]
-            # further starts look for a better basin; they get a quarter of the budget
-            budget = max_iter if s == 0 else max(max_iter // 4, 1)
-            r, cv, it, ab = _lm_curve(fam, five, th, lx, y, w, n, free, free_mask, lo, hi,
-                                      ylo, yhi, budget, ftol, max_b, margin, asym_margin, wy,
-                                      wj)
-            total_iter += it
-            if s == 0 or r < best_rss * (1 - 1e-12):
-                best_rss = r
-                for t in range(5):
-                    best_th[t] = th[t]
-                best_conv = cv
-                best_bound = ab
-        for t in range(5):
-            theta_out[ci, t] = best_th[t]
-        rss_out[ci] = best_rss
-        conv_out[ci] = best_conv
-        iter_out[ci] = total_iter
-        bound_out[ci] = best_bound
-        ident_out[ci] = False
-        if best_conv and not best_bound:
-            mm = np.empty((k, k))
-            wjp = np.empty((n, k))
-            wjm = np.empty((n, k))
-            _half_hessian(fam, five, best_th, lx, y, w, n, free, wy, wj, wjp, wjm, mm)
-            inv = np.empty((k, k))
-            if _inverse_pd(mm, k, inv):
-                ident_out[ci] = True
-                for p in range(k):
-                    for q in range(k):
-                        minv_out[ci, p, q] = inv[p, q]
+    size = max(nmax, 1)
+    for blk in prange((m + _BLOCK - 1) // _BLOCK):
+        lxp = np.empty(size)
+        yp = np.empty(size)
+        wp = np.empty(size)
+        idx = np.empty(size, dtype=np.int64)
+        grp = np.empty(size, dtype=np.int64)
+        lxa = np.empty(size)
+        ya = np.empty(size)
+        wa = np.empty(size)
+        res = np.empty(size)
+        gbuf = np.empty(size)
+        ex = np.empty(size)
+        wy = np.empty(size)
+        wj = np.empty((size, k))
+        wjp = np.empty((size, k))
+        wjm = np.empty((size, k))
+        wm = np.empty((3, k, k))
+        wv = np.empty((9, 10))
+        per_rss = np.empty(nb)
+        per_th = np.empty((nb, 5))
+        th = np.empty(5)
+        minv = np.empty((k, k))
+        for t in range(blk * _BLOCK, min(m, (blk + 1) * _BLOCK)):
+            ci = c0 + t
+            s0 = offsets[ci]
+            n = offsets[ci + 1] - s0
+            # the curve's points, then their order by dose and response: every sum below
+            # runs in that order, so no result depends on the order of the input rows
+            for j in range(n):
+                r = s0 + j if identity else perm[s0 + j]
+                xv = x[r]
+                lxp[j] = math.log(xv) if xv > 0 else -math.inf
+                yp[j] = y[r]
+                wp[j] = w[r] if has_w else 1.0
+            _argsort_small(lxp, yp, n, idx)
+            sw = 0.0
+            swy = 0.0
+            ymin = math.inf
+            ymax = -math.inf
+            for j in range(n):
+                q = idx[j]
+                sw += wp[q]
+                swy += wp[q] * yp[q]
+                ymin = min(ymin, yp[q])
+                ymax = max(ymax, yp[q])
+            # replicates of a dose -> weighted mean and summed weight (exact for least
+            # squares: RSS = pure-error SS + sum W (mean - f)^2)
+            nd = 0
+            lo = math.inf
+            hi = -math.inf
+            j = 0
+            while j < n:
+                v = lxp[idx[j]]
+                sw_d = 0.0
+                swy_d = 0.0
+                jj = j
+                while jj < n and lxp[idx[jj]] == v:
+                    q = idx[jj]
+                    sw_d += wp[q]
+                    swy_d += wp[q] * yp[q]
+                    grp[q] = nd
+                    jj += 1
+                lxa[nd] = v
+                wa[nd] = sw_d
+                ya[nd] = swy_d / sw_d
+                if math.isfinite(v):
+                    lo = min(lo, v)
+                    hi = max(hi, v)
+                nd += 1
+                j = jj
+            sspe = 0.0
+            rss0 = 0.0
+            mean = swy / sw if n > 0 else math.nan
+            for j in range(n):
+                q = idx[j]
+                r1 = yp[q] - ya[grp[q]]
+                sspe += wp[q] * r1 * r1
+                r0 = yp[q] - mean
+                rss0 += wp[q] * r0 * r0
+            for q in range(5):
+                th[q] = math.nan
+            rss = math.nan
+            cv = False
+            it = 0
+            ab = False
+            ident = False
+            lo0 = lo if math.isfinite(lo) else 0.0
+            hi0 = hi if math.isfinite(hi) else 0.0
+            lo_out = lo if math.isfinite(lo) else math.nan
+            hi_out = hi if math.isfinite(hi) else math.nan
+            if n > 0 and nd >= k and n > k:
+                rss, cv, it, ab, ident = _fit_one(
+                    lxa, ya, wa, nd, sspe, lo0, hi0, ymin, ymax, fam, five, free,
+                    free_mask, fixed, bvals, fracs, symmetric_cd, n_starts, max_iter, ftol,
+                    max_b, margin, asym_margin, gbuf, ex, wy, wj, wjp, wjm, wm, wv, per_rss,
+                    per_th, th, minv)
+                if ident:
+                    for p in range(k):
+                        for q in range(k):
+                            minv_out[t, p, q] = minv[p, q]
+            # gross-outlier screen on the points (as fit._outliers)
+            n_out = 0
+            finite = math.isfinite(th[0]) and math.isfinite(th[1]) and \
+                math.isfinite(th[2]) and math.isfinite(th[3])
+            if finite and n > 0:
+                for d in range(nd):
+                    z, _ = _z(th[0], lxa[d], th[3])
+                    g, _, _ = _g(fam, five, z, th[4])
+                    gbuf[d] = th[1] + (th[2] - th[1]) * g
+                sq = 0.0
+                for j in range(n):
+                    q = idx[j]
+                    res[j] = yp[q] - gbuf[grp[q]]
+                    sq += res[j] * res[j]
+                    ex[j] = res[j]
+                med = _median_small(ex, n)
+                for q in range(n):
+                    ex[q] = abs(res[q] - med)
+                mad = 1.4826 * _median_small(ex, n)
+                mad = max(mad, math.sqrt(sq / n))
+                if mad > 0:
+                    for q in range(n):
+                        if abs(res[q] - med) / mad > 5.0:
+                            n_out += 1
+            auc = math.nan
+            area = math.nan
+            if finite and math.isfinite(lo) and hi > lo:
+                auc, area = _area_one(fam, five, th, lo, hi, reference, nodes)
+            for q in range(5):
+                out_f[t, q] = th[q]
+            out_f[t, 5] = rss
+            out_f[t, 6] = sspe
+            out_f[t, 7] = rss0
+            out_f[t, 8] = lo_out
+            out_f[t, 9] = hi_out
+            out_f[t, 10] = ymin
+            out_f[t, 11] = ymax
+            out_f[t, 12] = auc
+            out_f[t, 13] = area
+            out_i[t, 0] = cv
+            out_i[t, 1] = it
+            out_i[t, 2] = ab
+            out_i[t, 3] = ident
+            out_i[t, 4] = n
+            out_i[t, 5] = nd
+            out_i[t, 6] = n - nd
+            out_i[t, 7] = n_out
 
 
-def fit_curves(model: Model, packed: _lm.Packed, n_starts: int = 3, max_iter: int = 200,
-               ftol: float = 1e-12) -> tuple[Array, Array, NDArray[np.bool_], NDArray[np.int64],
-                                             NDArray[np.bool_], Array, NDArray[np.bool_]]:
-    """Fit every curve of ``packed`` (curves with at least one point).
+@njit(cache=True)
+def _first_rows(codes: NDArray[np.integer], n_curves: int) -> NDArray[np.int64]:
+    first = np.full(n_curves, -1, dtype=np.int64)
+    for r in range(codes.shape[0]):
+        if first[codes[r]] < 0:
+            first[codes[r]] = r
+    return first
+
+
+def _codes(codes: NDArray[np.integer]) -> NDArray[np.integer]:
+    """Curve codes as int32 (int64 beyond 2³¹ curves, compiled on demand)."""
+    small = codes.size == 0 or int(codes.max()) < 2**31 - 1
+    return np.ascontiguousarray(codes, dtype=np.int32 if small else np.int64)
+
+
+def first_rows(codes: NDArray[np.integer], n_curves: int) -> NDArray[np.int64]:
+    """Row of the first appearance of every curve code (0 .. n_curves − 1)."""
+    return _first_rows(_codes(codes), n_curves)
+
+
+def group_rows(codes: NDArray[np.integer], used: NDArray[np.bool_],
+               n_curves: int) -> tuple[NDArray[np.int64], NDArray[np.int64], bool]:
+    """Offsets (n_curves + 1) of each curve's used rows, their row order, and whether that
+    order is the identity (then the order array is empty)."""
+    offsets = np.zeros(n_curves + 1, dtype=np.int64)
+    perm, identity = _group_rows(_codes(codes),
+                                 np.ascontiguousarray(used, dtype=np.bool_), n_curves, offsets)
+    return offsets, perm, bool(identity)
+
+
+def fit_long(model: Model, codes: NDArray[np.integer], dose: Array, response: Array,
+             weight: Array | None, used: NDArray[np.bool_], n_curves: int, n_starts: int = 3,
+             reference: float = 100.0, max_iter: int = 200, ftol: float = 1e-12,
+             nodes: int = 401, chunk: int = 100_000,
+             progress: Callable[[int, int], None] | None = None,
+             ) -> tuple[dict[str, Array], dict[str, NDArray[np.int64]], Array]:
+    """Fit every curve of a long table in one compiled pass (no padded copies).
+
+    Parameters
+    ----------
+    model
+        The model to fit.
+    codes
+        Curve index (0 .. n_curves − 1) of every row.
+    dose, response, weight
+        Row values (``weight`` None: all 1); doses must be finite and >= 0.
+    used
+        Rows to use (the others are ignored).
+    n_curves
+        Number of curves; curves without used rows get ``n = 0`` and NaN estimates.
+    n_starts, max_iter, ftol
+        Optimiser settings (as the numpy reference engine).
+    reference
+        "No effect" level of the activity area.
+    nodes
+        Simpson nodes of the areas.
+    chunk
+        Curves per compiled call (drives ``progress(done, total)``; results do not
+        depend on it).
 
     Returns
     -------
-    theta (m, 5), rss, converged, iterations, at_bound, minv (m, k, k) — the inverse of
-    the half Hessian ``M`` (NaN where not positive definite) — and identifiable.
+    Float columns (:data:`LONG_FLOAT`: theta, full RSS, pure-error SS, RSS of a flat
+    line, tested log-dose range (NaN when no positive dose), response range, areas),
+    integer columns (:data:`LONG_INT`) and the inverse half Hessian ``(n_curves, k, k)``
+    (NaN where not positive definite).
     """
-    m = packed.y.shape[0]
     k = model.n_free
+    offsets, perm, identity = group_rows(codes, used, n_curves)
+    counts = np.diff(offsets)
+    nmax = int(counts.max()) if n_curves else 0
     free = np.array(model.free_index, dtype=np.int64)
     fixed = np.zeros(5)
     fixed[4] = 1.0
@@ -673,21 +1025,25 @@ def fit_curves(model: Model, packed: _lm.Packed, n_starts: int = 3, max_iter: in
         idx = PARAM_NAMES.index(name)
         fixed[idx] = np.log(value) if name == "e" else value
     bvals, symmetric_cd = _lm.grid_slopes(model)
-    fracs = _lm.GRID_FRACTIONS
-    theta = np.zeros((m, 5))
-    rss = np.zeros(m)
-    conv = np.zeros(m, dtype=np.bool_)
-    iters = np.zeros(m, dtype=np.int64)
-    bound = np.zeros(m, dtype=np.bool_)
-    minv = np.full((m, k, k), np.nan)
-    ident = np.zeros(m, dtype=np.bool_)
-    if m:
-        _fit_all(np.ascontiguousarray(packed.logx), np.ascontiguousarray(packed.y),
-                 np.ascontiguousarray(packed.w), packed.n.astype(np.int64),
-                 _FAMILIES[model.family], model.five, free, fixed, bvals, fracs,
-                 symmetric_cd, n_starts, max_iter, ftol, _lm.MAX_ABS_B, _lm.LOG_E_MARGIN,
-                 _lm.ASYMPTOTE_MARGIN, theta, rss, conv, iters, bound, minv, ident)
-    return theta, rss, conv, iters, bound, minv, ident
+    out_f = np.empty((n_curves, len(LONG_FLOAT)))
+    out_i = np.empty((n_curves, len(LONG_INT)), dtype=np.int64)
+    minv = np.full((n_curves, k, k), np.nan)
+    x = np.ascontiguousarray(dose, dtype=np.float64)
+    y = np.ascontiguousarray(response, dtype=np.float64)
+    w = (np.empty(0) if weight is None
+         else np.ascontiguousarray(weight, dtype=np.float64))
+    for c0 in range(0, n_curves, max(chunk, 1)):
+        c1 = min(n_curves, c0 + max(chunk, 1))
+        _fit_long(offsets, perm, identity, x, y, w, weight is not None, c0, c1, nmax,
+                  _FAMILIES[model.family], model.five, free, fixed, bvals,
+                  _lm.GRID_FRACTIONS, symmetric_cd, max(1, n_starts), max_iter, ftol,
+                  _lm.MAX_ABS_B, _lm.LOG_E_MARGIN, _lm.ASYMPTOTE_MARGIN, float(reference),
+                  nodes, out_f[c0:c1], out_i[c0:c1], minv[c0:c1])
+        if progress is not None:
+            progress(c1, n_curves)
+    floats = {name: out_f[:, j] for j, name in enumerate(LONG_FLOAT)}
+    ints = {name: out_i[:, j] for j, name in enumerate(LONG_INT)}
+    return floats, ints, minv
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -769,31 +1125,119 @@ def response(model: Model, theta: Array, logx: Array) -> Array:
     return out
 
 
+@njit(cache=True, error_model="numpy")
+def _simpson_g(fam: int, five: bool, f: float, za: float, zb: float, nodes: int) -> float:
+    """Composite Simpson integral of g(z) over [za, zb] (``nodes`` odd)."""
+    h = (zb - za) / (nodes - 1)
+    s = 0.0
+    for j in range(nodes):
+        g, _, _ = _g(fam, five, za + h * j, f)
+        s += g * (1.0 if (j == 0 or j == nodes - 1) else (4.0 if j % 2 == 1 else 2.0))
+    return s * h / 3.0
+
+
+@njit(cache=True, error_model="numpy")
+def _int_gz(fam: int, five: bool, f: float, za: float, zb: float, nodes: int) -> float:
+    """Integral of g(z) over [za, zb], za <= zb.
+
+    Exact for the log-logistic g; otherwise g is taken at its limits outside the window
+    where it moves (W1.x, W2.x: z in [−40, 4], where g is within 1e-16 of its limits;
+    LL.5: z in [−40, 40/f + 5], the right part, a slow exponential tail when f is small,
+    on its own Simpson grid) and integrated by Simpson's rule inside.
+    """
+    if fam == 0 and not five:
+        return (zb - za) - (_softplus(zb) - _softplus(za))
+    left = 0.0 if fam == 2 else 1.0  # g at z = −inf
+    right = 1.0 if fam == 2 else 0.0  # g at z = +inf
+    wl = -40.0
+    wm = 4.0 if fam != 0 else 5.0
+    wr = wm if fam != 0 else max(5.0, 40.0 / f + 5.0)
+    total = 0.0
+    if za < wl:
+        total += left * (min(zb, wl) - za)
+    if zb > wr:
+        total += right * (zb - max(za, wr))
+    a0 = max(za, wl)
+    a1 = min(zb, wm)
+    if a1 > a0:
+        total += _simpson_g(fam, five, f, a0, a1, nodes)
+    a0 = max(za, wm)
+    a1 = min(zb, wr)
+    if a1 > a0:
+        total += _simpson_g(fam, five, f, a0, a1, nodes)
+    return total
+
+
+@njit(cache=True, error_model="numpy")
+def _int_g(fam: int, five: bool, b: float, le: float, f: float, u0: float, u1: float,
+           nodes: int) -> float:
+    """Integral of g(b(u − le)) over u in [u0, u1]."""
+    width = u1 - u0
+    if b == 0.0:
+        return width * _g(fam, five, 0.0, f)[0]
+    if fam == 0 and not five and abs(b) * width < 1e-4:
+        # nearly constant: g ≈ 1/2 − z/4 around the midpoint (error O(z³))
+        return width * (0.5 - b * (0.5 * (u0 + u1) - le) / 4.0)
+    z0 = b * (u0 - le)
+    z1 = b * (u1 - le)
+    return _int_gz(fam, five, f, min(z0, z1), max(z0, z1), nodes) / abs(b)
+
+
+@njit(cache=True, error_model="numpy")
+def _ginv(fam: int, five: bool, g: float, f: float) -> float:
+    """z with g(z) = g, for g strictly between the limits of g."""
+    if fam == 0:
+        return math.log(g ** (-1.0 / f) - 1.0) if five else math.log(1.0 / g - 1.0)
+    if fam == 1:
+        return math.log(-math.log(g))
+    return math.log(-math.log1p(-g))
+
+
+@njit(cache=True, error_model="numpy")
+def _area_one(fam: int, five: bool, th: NDArray[np.float64], lo: float, hi: float,
+              reference: float, nodes: int) -> tuple[float, float]:
+    """Mean fitted response over [lo, hi] and the activity area (log10-dose units).
+
+    Exact for the log-logistic models (LL.2–LL.4); for LL.5 and the Weibull models g is
+    integrated by Simpson's rule (``nodes`` per piece, odd) where it is not constant.
+    The activity area integrates (reference − y)/reference where positive: y is monotone,
+    so that is one interval ending at the crossing of the reference level.
+    """
+    b, c, d, le, f = th[0], th[1], th[2], th[3], th[4]
+    width = hi - lo
+    auc = c + (d - c) * _int_g(fam, five, b, le, f, lo, hi, nodes) / width
+    if reference == 0:
+        return auc, 0.0
+    # v(u) = (reference − y)/reference = alpha + beta·g(u), monotone in u
+    alpha = 1.0 - c / reference
+    beta = -(d - c) / reference
+    z_lo, _ = _z(b, lo, le)
+    z_hi, _ = _z(b, hi, le)
+    v_lo = alpha + beta * _g(fam, five, z_lo, f)[0]
+    v_hi = alpha + beta * _g(fam, five, z_hi, f)[0]
+    if v_lo <= 0 and v_hi <= 0:
+        act = 0.0
+    elif v_lo >= 0 and v_hi >= 0:
+        act = alpha * width + beta * _int_g(fam, five, b, le, f, lo, hi, nodes)
+    else:
+        # the crossing: g = −alpha/beta, strictly inside the range of g
+        us = min(max(le + _ginv(fam, five, -alpha / beta, f) / b, lo), hi)
+        u0, u1 = (lo, us) if v_lo > 0 else (us, hi)
+        act = alpha * (u1 - u0) + beta * _int_g(fam, five, b, le, f, u0, u1, nodes)
+    return auc, max(act, 0.0) / math.log(10.0)
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _areas_kernel(fam: int, five: bool, theta: NDArray[np.float64], lo: NDArray[np.float64],
                   hi: NDArray[np.float64], reference: float, nodes: int,
                   auc: NDArray[np.float64], area: NDArray[np.float64]) -> None:
     for ci in prange(theta.shape[0]):
-        b, c, d, le, f = theta[ci, 0], theta[ci, 1], theta[ci, 2], theta[ci, 3], theta[ci, 4]
-        s_auc = 0.0
-        s_act = 0.0
-        for j in range(nodes):
-            x = lo[ci] + (hi[ci] - lo[ci]) * j / (nodes - 1)
-            z, _ = _z(b, x, le)
-            g, _, _ = _g(fam, five, z, f)
-            yv = c + (d - c) * g
-            wgt = 1.0 if (j == 0 or j == nodes - 1) else (4.0 if j % 2 == 1 else 2.0)
-            s_auc += wgt * yv
-            if reference != 0:
-                s_act += wgt * max((reference - yv) / reference, 0.0)
-        h = 1.0 / (nodes - 1)
-        auc[ci] = s_auc * h / 3.0
-        area[ci] = s_act * h / 3.0 * (hi[ci] - lo[ci]) / math.log(10.0)
+        auc[ci], area[ci] = _area_one(fam, five, theta[ci], lo[ci], hi[ci], reference, nodes)
 
 
 def areas(model: Model, theta: Array, lo: Array, hi: Array, reference: float,
-          nodes: int = 201) -> tuple[Array, Array]:
-    """Composite Simpson (``nodes`` odd) mean response and activity area of each curve."""
+          nodes: int = 401) -> tuple[Array, Array]:
+    """Mean fitted response and activity area of each curve (see :func:`_area_one`)."""
     m = theta.shape[0]
     auc = np.empty(m)
     area = np.empty(m)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import special, stats
 
 from ..errors import InputError
 from ..tables import column_list as _as_list
@@ -130,7 +130,33 @@ class DoseResponseFit:
 
 
 
-def curve_keys(df: pd.DataFrame, by_cols: list[str]) -> tuple[NDArray[np.int64], pd.DataFrame]:
+def _factorize(col: pd.Series) -> tuple[NDArray[np.integer], int]:
+    """Codes (in order of first appearance, missing values a code of their own) and the
+    number of distinct values of one key column.
+
+    Arrow-backed columns (pandas' default strings) are dictionary-encoded by Arrow itself:
+    twice as fast as :func:`pandas.factorize` and without its int64 intermediates.
+    """
+    arr = col.array
+    chunked = getattr(arr, "_pa_array", None)
+    if chunked is not None and len(chunked):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        enc = pc.dictionary_encode(chunked, null_encoding="encode")
+        if isinstance(enc, pa.ChunkedArray):
+            # one memo table for all chunks: the indices are global, the last chunk's
+            # dictionary holds every value
+            parts = [ch.indices.to_numpy(zero_copy_only=False) for ch in enc.chunks]
+            codes = np.concatenate(parts) if len(parts) > 1 else parts[0]
+            return codes, len(enc.chunks[-1].dictionary)
+        return enc.indices.to_numpy(zero_copy_only=False), len(enc.dictionary)
+    codes, uniq = pd.factorize(col, sort=False, use_na_sentinel=False)
+    return codes, len(uniq)
+
+
+def curve_keys(df: pd.DataFrame,
+               by_cols: list[str]) -> tuple[NDArray[np.integer], pd.DataFrame]:
     """Curve index of every row and the curves' key values, in order of first appearance.
 
     Missing key values form their own curve (nothing is dropped); without ``by_cols`` all
@@ -138,10 +164,24 @@ def curve_keys(df: pd.DataFrame, by_cols: list[str]) -> tuple[NDArray[np.int64],
     """
     if not by_cols:
         return np.zeros(len(df), dtype=np.int64), pd.DataFrame(index=[0])
-    keys = df[by_cols]
-    codes = keys.groupby(by_cols, sort=False, dropna=False).ngroup().to_numpy()
-    first = pd.Series(np.arange(len(df))).groupby(codes).first().to_numpy()
-    return codes.astype(np.int64), keys.iloc[first].reset_index(drop=True)
+    combined: NDArray[np.int64] | None = None
+    radix = 1
+    for col in by_cols:
+        c, n_uniq = _factorize(df[col])
+        radix *= max(n_uniq, 1)
+        if radix >= 2**62:  # mixed-radix code would overflow: let pandas group
+            c = df[by_cols].groupby(by_cols, sort=False, dropna=False).ngroup().to_numpy()
+            combined = None
+            break
+        if len(by_cols) > 1:
+            c64 = np.asarray(c, dtype=np.int64)
+            combined = c64 if combined is None else combined * n_uniq + c64
+    if combined is None or len(by_cols) == 1:
+        codes = c  # int32 from Arrow: half the memory
+    else:
+        codes = pd.factorize(combined, sort=False)[0]
+    first = _kernel.first_rows(codes, int(codes.max()) + 1 if codes.size else 0)
+    return codes, df[by_cols].iloc[first].reset_index(drop=True)
 
 
 def _parse_levels(ed: Iterable[float] | float | str | None) -> tuple[float, ...]:
@@ -278,44 +318,48 @@ def fit(
     codes, curves = curve_keys(df, by_cols)
     n_curves = len(curves)
 
-    # --- which points are used
-    reasons = np.full(len(df), "", dtype=object)
-    if exclude_column and exclude_column in df.columns:
-        excl = df[exclude_column].fillna(False).astype(bool).to_numpy()
-        why = (
-            df[reason_column].astype("string").fillna("").to_numpy()
-            if reason_column in df.columns
-            else np.full(len(df), "", dtype=object)
-        )
-        for i in np.nonzero(excl)[0]:
-            reasons[i] = str(why[i]) or "excluded upstream"
+    # --- which points are used; the others are listed with a reason
     yv = y.to_numpy()
-    missing = ~np.isfinite(yv) & (reasons == "")
-    reasons[missing] = "response missing"
-    if wts is not None:
-        reasons[(wts == 0) & (reasons == "")] = "weight is zero"
-    used = reasons == ""
-
     xv = x.to_numpy()
+    excl = (df[exclude_column].fillna(False).astype(bool).to_numpy()
+            if exclude_column and exclude_column in df.columns else None)
+    used = np.isfinite(yv)
+    if excl is not None:
+        used &= ~excl
+    if wts is not None:
+        used &= wts != 0
     table, vcov = _fit_packed(
-        mdl, codes[used], xv[used], yv[used], n_curves, levels,
-        None if wts is None else wts[used], alpha, reference, n_starts, pool_variance,
-        engine, progress,
+        mdl, codes, xv, yv, used, n_curves, levels, wts, alpha, reference, n_starts,
+        pool_variance, engine, progress,
     )
-    table = pd.concat([curves.reset_index(drop=True), table], axis=1) if by_cols else table
+    for pos, col in enumerate(by_cols):  # key columns first, without copying the table
+        table.insert(pos, col, curves[col], allow_duplicates=True)
 
-    pts = df.loc[used, by_cols].copy() if by_cols else pd.DataFrame(index=df.index[used])
-    pts["dose"] = xv[used]
-    pts["response"] = yv[used]
-    exc = df.loc[~used, by_cols].copy() if by_cols else pd.DataFrame(index=df.index[~used])
-    exc["dose"] = xv[~used]
-    exc["response"] = yv[~used]
-    exc["source_row"] = np.nonzero(~used)[0]
-    exc["reason"] = reasons[~used].astype(str)
+    if used.all():  # the common case: no copy of the input's columns
+        pts = pd.DataFrame({**{c: df[c] for c in by_cols}, "dose": xv, "response": yv},
+                           copy=False)
+    else:
+        pts = df.loc[used, by_cols].reset_index(drop=True)
+        pts["dose"] = xv[used]
+        pts["response"] = yv[used]
+    left = np.nonzero(~used)[0]
+    reasons = np.full(left.size, "response missing", dtype=object)
+    if wts is not None:
+        reasons[(wts[left] == 0) & np.isfinite(yv[left])] = "weight is zero"
+    if excl is not None:
+        upstream = excl[left]
+        why = (df[reason_column].iloc[left].astype("string").fillna("").to_numpy()
+               if reason_column in df.columns else np.full(left.size, "", dtype=object))
+        reasons[upstream] = [str(r) or "excluded upstream" for r in why[upstream]]
+    exc = df.iloc[left][by_cols].reset_index(drop=True)
+    exc["dose"] = xv[left]
+    exc["response"] = yv[left]
+    exc["source_row"] = left
+    exc["reason"] = reasons.astype(str)
     return DoseResponseFit(
         table=table,
-        points=pts.reset_index(drop=True),
-        excluded=exc.reset_index(drop=True),
+        points=pts,
+        excluded=exc,
         by=by_cols,
         model=mdl,
         dose_unit=dose_unit,
@@ -326,9 +370,10 @@ def fit(
 
 def _fit_packed(
     mdl: Model,
-    codes: NDArray[np.int64],
+    codes: NDArray[np.integer],
     x: Array,
     y: Array,
+    used: NDArray[np.bool_],
     n_curves: int,
     levels: tuple[float, ...],
     w: Array | None,
@@ -340,39 +385,87 @@ def _fit_packed(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[pd.DataFrame, Array]:
     """Fit all curves (already validated) and build the result table (no by-columns)."""
+    if engine == "numba":
+        fl, it, minv = _kernel.fit_long(mdl, codes, x, y, w, used, n_curves,
+                                        n_starts=max(1, n_starts), reference=reference,
+                                        chunk=CHUNK_CURVES, progress=progress)
+    elif engine == "numpy":
+        fl, it, minv = _numpy_per_curve(mdl, codes[used], x[used], y[used],
+                                        None if w is None else w[used], n_curves,
+                                        max(1, n_starts), reference, progress)
+    else:
+        raise InputError(f"unknown engine '{engine}'; use 'numba' or 'numpy'")
+    return _assemble(mdl, fl, it, minv, levels, alpha, reference, pool_variance)
+
+
+def _numpy_per_curve(
+    mdl: Model, codes: NDArray[np.integer], x: Array, y: Array, w: Array | None, n_curves: int,
+    n_starts: int, reference: float, progress: Callable[[int, int], None] | None,
+) -> tuple[dict[str, Array], dict[str, NDArray[np.int64]], Array]:
+    """The numpy reference route to the per-curve quantities of :func:`_kernel.fit_long`:
+    padded per-point arrays, batched grid + LM + Hessian, numpy summaries."""
     k = mdl.n_free
     packed = _lm.pack(codes.astype(np.int64), x, y, n_curves, w)
     n = packed.n
     distinct, sspe, df_pe = _kernel.distinct_and_pure_error(packed)
-
-    status = np.full(n_curves, "", dtype=object)
-    status[n == 0] = "no_data"
-    few = (n > 0) & ((distinct < k) | (n <= k))
-    status[few] = "too_few_points"
-    todo = np.nonzero(status == "")[0]
-
+    todo = np.nonzero((n > 0) & (distinct >= k) & (n > k))[0]
     theta = np.full((n_curves, 5), np.nan)
     rss = np.full(n_curves, np.nan)
     conv = np.zeros(n_curves, dtype=bool)
     iters = np.zeros(n_curves, dtype=np.int64)
     bound = np.zeros(n_curves, dtype=bool)
     minv = np.full((n_curves, k, k), np.nan)
-    identifiable = np.zeros(n_curves, dtype=bool)
-    if engine not in ("numba", "numpy"):
-        raise InputError(f"unknown engine '{engine}'; use 'numba' or 'numpy'")
-    # chunks bound the memory of the work arrays and drive the progress callback; every
-    # curve is an independent task, so the chunking does not change any result
+    ident = np.zeros(n_curves, dtype=bool)
+    # chunks bound the memory of the work arrays; every curve is an independent task
     for start in range(0, todo.size, CHUNK_CURVES):
         part = todo[start:start + CHUNK_CURVES]
         sub = _lm.Packed(packed.logx[part], packed.y[part], packed.w[part], n[part])
-        if engine == "numba":
-            th, r, cv, it, bd, mi, idf = _kernel.fit_curves(mdl, sub, n_starts=max(1, n_starts))
-        else:
-            th, r, cv, it, bd, mi, idf = _numpy_engine(mdl, sub, max(1, n_starts))
-        theta[part], rss[part], conv[part], iters[part], bound[part] = th, r, cv, it, bd
-        minv[part], identifiable[part] = mi, idf
+        th, r, cv, itr, bd, mi, idf = _numpy_engine(mdl, sub, n_starts)
+        theta[part], rss[part], conv[part], iters[part], bound[part] = th, r, cv, itr, bd
+        minv[part], ident[part] = mi, idf
         if progress is not None:
             progress(start + part.size, todo.size)
+    sw = _kernel.row_sums(packed.w, n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = _kernel.row_sums(packed.w * packed.y, n) / sw
+    rss0 = _kernel.row_sums(packed.w * (packed.y - mean[:, None]) ** 2, n)
+    n_out, ymin, ymax = _outliers(mdl, theta, packed)
+    lo, hi = _tested_range(packed)
+    auc, area = _areas(mdl, theta, lo, hi, reference)
+    floats = {"b": theta[:, 0], "c": theta[:, 1], "d": theta[:, 2], "log_e": theta[:, 3],
+              "f": theta[:, 4], "rss": rss, "sspe": sspe, "rss0": rss0, "lo": lo, "hi": hi,
+              "ymin": ymin, "ymax": ymax, "auc": auc, "area": area}
+    ints: dict[str, NDArray[np.int64]] = {
+        "converged": conv.astype(np.int64), "iterations": iters,
+        "at_bound": bound.astype(np.int64), "identifiable": ident.astype(np.int64),
+        "n": n, "distinct": distinct, "df_pe": df_pe, "n_outliers": n_out}
+    floats = {name: np.asarray(v, dtype=np.float64) for name, v in floats.items()}
+    return floats, ints, minv
+
+
+def _assemble(
+    mdl: Model, fl: Mapping[str, Array], ints: Mapping[str, NDArray[np.int64]], minv: Array,
+    levels: tuple[float, ...], alpha: float, reference: float, pool_variance: bool,
+) -> tuple[pd.DataFrame, Array]:
+    """Result table (no by-columns) and covariances from the per-curve quantities."""
+    k = mdl.n_free
+    n = ints["n"]
+    n_curves = n.size
+    distinct = ints["distinct"]
+    theta = np.stack([fl["b"], fl["c"], fl["d"], fl["log_e"], fl["f"]], axis=1)
+    rss = fl["rss"]
+    conv = ints["converged"].astype(bool)
+    bound = ints["at_bound"].astype(bool)
+    identifiable = ints["identifiable"].astype(bool)
+    # status as an index into STATUSES (-1: not decided yet), the most severe first
+    names = list(STATUSES)
+    code = np.full(n_curves, -1, dtype=np.int8)
+
+    def mark(mask: NDArray[np.bool_], name: str) -> None:
+        code[(code < 0) & mask] = names.index(name)
+
+    mark(n == 0, "no_data")
+    mark((distinct < k) | (n <= k), "too_few_points")
 
     if mdl.family == "ll" and not mdl.five and not ({"c", "d", "b"} & set(mdl.fixed)):
         # canonical form: top >= bottom (b carries the direction), as drc reports it;
@@ -404,16 +497,19 @@ def _fit_packed(
     jac = np.ones((n_curves, k))
     if "e" in mdl.free:
         jac[:, mdl.free.index("e")] = np.exp(theta[:, 3])
+    vcov = minv  # in place: (n_curves, k, k) can be large
     with np.errstate(over="ignore", invalid="ignore"):
-        vcov = np.where(identifiable[:, None, None],
-                        s2[:, None, None] * minv * jac[:, :, None] * jac[:, None, :], np.nan)
+        vcov *= s2[:, None, None]
+        vcov *= jac[:, :, None]
+        vcov *= jac[:, None, :]
+    vcov[~identifiable] = np.nan
 
     # a stationary point with a singular Hessian while parameters run off (e.g. a step
     # between two doses reached from a steep start) is an optimum at infinity as well
-    lo_t, hi_t = _lm.dose_range(packed)
-    ymin_t = np.where(packed.w > 0, packed.y, np.inf).min(axis=1)
-    ymax_t = np.where(packed.w > 0, packed.y, -np.inf).max(axis=1)
-    off = _lm.running_off(np.nan_to_num(theta), lo_t, hi_t, ymax_t - ymin_t)
+    lo, hi = fl["lo"], fl["hi"]
+    ymin, ymax = fl["ymin"], fl["ymax"]
+    off = _lm.running_off(np.nan_to_num(theta), np.nan_to_num(lo), np.nan_to_num(hi),
+                          ymax - ymin)
     bound |= fitted & conv & ~identifiable & off
 
     # --- parameters and standard errors
@@ -421,14 +517,14 @@ def _fit_packed(
         "model": np.full(n_curves, mdl.name, dtype=object),
         "n": n,
         "n_doses": distinct,
-        "status": status,
+        "status": None,  # filled in below (keeps the column order)
     }
     nat = theta.copy()
     nat[:, 3] = np.exp(theta[:, 3])
     order = ["c", "d", "e", "b"] + (["f"] if mdl.five else [])
     for p in order:
         out[PUBLIC_NAMES[p]] = nat[:, PARAM_NAMES.index(p)]
-    tq = np.where(df_t > 0, stats.t.ppf(0.975, np.maximum(df_t, 1)), np.nan)
+    tq = _t975(df_t)
     se: dict[str, Array] = {}
     for p in order:
         if p in mdl.free:
@@ -453,17 +549,15 @@ def _fit_packed(
     out["aic"] = -2 * loglik + 2 * (k + 1)
     with np.errstate(divide="ignore"):
         out["bic"] = -2 * loglik + np.log(nn) * (k + 1)
-    p_effect = _effect_test(packed, rss, k)
+    p_effect = _effect_test(fl["rss0"], rss, n, k)
     out["p_effect"] = p_effect
-    lof_f, lof_p = _lack_of_fit(rss, sspe, df_pe, distinct, k)
+    lof_f, lof_p = _lack_of_fit(rss, fl["sspe"], ints["df_pe"], distinct, k)
     out["lof_f"] = lof_f
     out["lof_p"] = lof_p
-    n_out, ymin, ymax = _outliers(mdl, theta, packed)
+    n_out = ints["n_outliers"]
     out["n_outliers"] = n_out
-    lo, hi = _tested_range(packed)
-    auc, area = _areas(mdl, theta, lo, hi, reference)
-    out["auc"] = np.where(fitted, auc, np.nan)
-    out["activity_area"] = np.where(fitted, area, np.nan)
+    out["auc"] = np.where(fitted, fl["auc"], np.nan)
+    out["activity_area"] = np.where(fitted & (reference != 0), fl["area"], np.nan)
 
     # --- effective doses
     for level in levels:
@@ -476,38 +570,58 @@ def _fit_packed(
     out["dose_max"] = np.exp(hi)
     out["converged"] = conv
     out["at_bound"] = bound
-    out["iterations"] = iters
+    out["iterations"] = ints["iterations"]
 
     # --- status
     e = nat[:, 3]
-    rest = status == ""
     nonfinite = ~np.all(np.isfinite(theta[:, :4]), axis=1)
-    status[rest & (~conv | nonfinite)] = "no_convergence"
-    rest = status == ""
-    status[rest & ~(p_effect < alpha)] = "flat"
-    rest = status == ""
-    status[rest & ~identifiable & ~bound] = "not_identifiable"
-    rest = status == ""
-    status[rest & (e > np.exp(hi) * (1 + 1e-9))] = "ec50_above_range"
-    rest = status == ""
-    status[rest & (e < np.exp(lo) * (1 - 1e-9))] = "ec50_below_range"
-    rest = status == ""
-    status[rest & (n_out > 0)] = "outliers"
-    rest = status == ""
+    mark(~conv | nonfinite, "no_convergence")
+    mark(~(p_effect < alpha), "flat")
+    mark(~identifiable & ~bound, "not_identifiable")
+    mark(e > np.exp(hi) * (1 + 1e-9), "ec50_above_range")
+    mark(e < np.exp(lo) * (1 - 1e-9), "ec50_below_range")
+    mark(n_out > 0, "outliers")
     yrange = ymax - ymin
     wild = (nat[:, 1] < ymin - yrange) | (nat[:, 2] > ymax + yrange)
     ec_lo = nat[:, 3] - tq * se["e"]
     ec_hi = nat[:, 3] + tq * se["e"]
     vague = ~(ec_lo > 0) | ~np.isfinite(ec_hi)
-    status[rest & (wild | vague | bound)] = "ambiguous"
-    status[status == ""] = "ok"
-    out["status"] = status
+    mark(wild | vague | bound, "ambiguous")
+    mark(np.ones(n_curves, dtype=bool), "ok")
+    out["status"] = np.array(names, dtype=object)[code]
     drift = (e > np.exp(hi)) | (e < np.exp(lo))
-    out["message"] = [
-        _message(s, pe, alpha, dr, bd)
-        for s, pe, dr, bd in zip(status, p_effect, drift, bound, strict=True)
-    ]
-    return pd.DataFrame(out), vcov
+    out["message"] = _messages(code, p_effect, alpha, drift, bound)
+    return pd.DataFrame(out, copy=False), vcov  # no copy of a million-row table
+
+
+def _t975(df: Array) -> Array:
+    """t quantile 0.975 for each df (NaN where df <= 0), computed once per distinct df."""
+    good = df > 0
+    out = np.full(df.shape, np.nan)
+    if good.any():
+        vals, inv = np.unique(df[good], return_inverse=True)
+        out[good] = stats.t.ppf(0.975, vals)[inv]
+    return out
+
+
+def _messages(code: NDArray[np.int8], p_effect: Array, alpha: float,
+              drift: NDArray[np.bool_], at_bound: NDArray[np.bool_]) -> NDArray[np.object_]:
+    """Plain-language message of every curve (see :func:`_message`), built per status
+    (``code`` indexes :data:`STATUSES`)."""
+    msg = np.full(code.shape, "", dtype=object)
+    for i, s in enumerate(STATUSES):
+        sel = code == i
+        if s == "ok" or not sel.any():
+            continue
+        if s == "flat":
+            idx = np.nonzero(sel & ~at_bound)[0]
+            msg[idx] = [_message(s, float(p_effect[j]), alpha, False, False) for j in idx]
+        else:
+            msg[sel & ~at_bound] = _message(s, np.nan, alpha, False, False)
+            if s == "no_convergence":
+                msg[sel & ~at_bound & drift] = _message(s, np.nan, alpha, True, False)
+        msg[sel & at_bound] = _message(s, np.nan, alpha, False, True)
+    return msg
 
 
 def _numpy_engine(mdl: Model, sub: _lm.Packed, n_starts: int) -> tuple[
@@ -580,7 +694,8 @@ def _inverse_pd(h: Array) -> Array | None:
     return np.asarray(inv / np.outer(d, d))
 
 
-def _outliers(mdl: Model, theta: Array, p: _lm.Packed) -> tuple[Array, Array, Array]:
+def _outliers(mdl: Model, theta: Array,
+              p: _lm.Packed) -> tuple[NDArray[np.int64], Array, Array]:
     """Count gross outliers per curve; also return the observed response range."""
     sel = p.w > 0
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
@@ -611,21 +726,21 @@ def _tested_range(p: _lm.Packed) -> tuple[Array, Array]:
     return lo, hi
 
 
-def _effect_test(p: _lm.Packed, rss: Array, k: int) -> Array:
-    """Extra-sum-of-squares F test of the fitted model against a constant (weighted mean)."""
-    w = p.w
-    sw = _kernel.row_sums(w, p.n)
+def _effect_test(rss0: Array, rss: Array, n: NDArray[np.int64], k: int) -> Array:
+    """Extra-sum-of-squares F test of the fitted model against a constant (weighted mean).
+
+    ``rss0`` is the RSS of the flat line (the weighted mean), ``rss`` the model's.
+    """
+    df1 = k - 1
+    df2 = n - k
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = _kernel.row_sums(w * p.y, p.n) / sw
-        rss0 = _kernel.row_sums(w * (p.y - mean[:, None]) ** 2, p.n)
-        df1 = k - 1
-        df2 = p.n - k
         f = ((rss0 - rss) / df1) / (rss / df2)
     f = np.where(rss0 <= 0, 0.0, f)
     f = np.where((rss <= 0) & (rss0 > 0), np.inf, f)
-    pval = np.where((df2 > 0) & np.isfinite(rss), stats.f.sf(np.maximum(f, 0), df1,
-                                                              np.maximum(df2, 1)), np.nan)
-    return np.asarray(pval, dtype=float)
+    ok = (df2 > 0) & np.isfinite(rss)
+    pval = np.full(rss.shape, np.nan)
+    pval[ok] = special.fdtrc(df1, df2[ok], np.maximum(f[ok], 0))
+    return pval
 
 
 def _lack_of_fit(rss: Array, sspe: Array, df_pe: NDArray[np.int64],
@@ -636,9 +751,9 @@ def _lack_of_fit(rss: Array, sspe: Array, df_pe: NDArray[np.int64],
     with np.errstate(divide="ignore", invalid="ignore"):
         fval = np.where(ok, ((rss - sspe) / np.maximum(df_lof, 1)) / (sspe / np.maximum(df_pe, 1)),
                         np.nan)
-    pval = np.where(ok, stats.f.sf(np.maximum(np.nan_to_num(fval), 0.0), np.maximum(df_lof, 1),
-                                   np.maximum(df_pe, 1)), np.nan)
-    return fval, np.asarray(pval, dtype=float)
+    pval = np.full(rss.shape, np.nan)
+    pval[ok] = special.fdtrc(df_lof[ok], df_pe[ok], np.maximum(fval[ok], 0.0))
+    return fval, pval
 
 
 def _areas(

@@ -1,0 +1,107 @@
+"""The screen-scale path of fit(): curve keys, row grouping, replicate pooling, bookkeeping.
+
+The compiled engine groups rows by curve with a counting sort (or uses them in place when
+the table is already grouped), pools replicates of a dose into weighted means (exact for
+least squares: RSS = pure-error SS + Σ W (mean − f)²) and computes every per-curve summary
+in the same pass. These tests check those shortcuts against the plain definitions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import preclin.doseresponse as dr
+from preclin.data.simulate import simulate_curves
+from preclin.doseresponse import _kernel
+from preclin.doseresponse.fit import curve_keys
+
+
+def test_curve_keys_match_groupby_on_chunked_arrow_strings() -> None:
+    t = pa.large_string()
+    chunks = pa.chunked_array([pa.array(["a", "b"], t), pa.array(["c", "a", None], t),
+                               pa.array([None, "d", "b"], t)])
+    df = pd.DataFrame({"k": pd.Series(pd.arrays.ArrowStringArray(chunks)),
+                       "j": [1, 1, 2, 2, 1, 1, 2, 1]})
+    for by in (["k"], ["k", "j"], ["j"]):
+        codes, keys = curve_keys(df, by)
+        ref = df.groupby(by, sort=False, dropna=False).ngroup().to_numpy()
+        np.testing.assert_array_equal(codes, ref)
+        first = df.drop_duplicates(by).reset_index(drop=True)[by]
+        pd.testing.assert_frame_equal(keys, first, check_dtype=False)
+    codes, keys = curve_keys(df, ["k"])
+    assert keys["k"].isna().sum() == 1  # missing keys are one curve, not dropped
+
+
+def test_group_rows_identity_and_counting_sort() -> None:
+    codes = np.array([0, 0, 1, 1, 1, 2])
+    offsets, perm, identity = _kernel.group_rows(codes, np.ones(6, bool), 3)
+    assert identity and perm.size == 0
+    np.testing.assert_array_equal(offsets, [0, 2, 5, 6])
+    codes = np.array([1, 0, 2, 0, 1, 1])
+    used = np.array([True, True, True, False, True, True])
+    offsets, perm, identity = _kernel.group_rows(codes, used, 4)
+    assert not identity
+    np.testing.assert_array_equal(offsets, [0, 1, 4, 5, 5])
+    np.testing.assert_array_equal(perm, [1, 0, 4, 5, 2])  # stable within a curve
+
+
+def test_shuffled_rows_give_the_same_fits() -> None:
+    """Grouped input (rows used in place) and shuffled input (counting sort) agree exactly."""
+    curves = simulate_curves(60, seed=5)[["curve", "dose", "response"]]
+    grouped = dr.fit(curves, dose="dose", response="response", by="curve").table
+    shuffled = curves.sample(frac=1.0, random_state=3)
+    res = dr.fit(shuffled, dose="dose", response="response", by="curve")
+    table = res.table.set_index("curve").loc[grouped["curve"]].reset_index()
+    num = grouped.select_dtypes("number").columns
+    # every per-curve sum runs in (dose, response) order: identical to the last bit
+    np.testing.assert_array_equal(table[num].to_numpy(float), grouped[num].to_numpy(float))
+    assert list(table["status"]) == list(grouped["status"])
+    assert len(res.points) == len(curves)
+
+
+def test_pooled_replicates_give_the_per_point_rss_and_tests() -> None:
+    """RSS, pure error, lack of fit, effect test and outliers against the raw points."""
+    curves = simulate_curves(30, seed=8)
+    res = dr.fit(curves, dose="dose", response="response", by="curve", ed=[50])
+    for row in res.table[res.table["status"] != "no_convergence"].to_dict("records"):
+        pts = res.points[res.points["curve"] == row["curve"]]
+        x, y = pts["dose"].to_numpy(), pts["response"].to_numpy()
+        f = dr.predict("ll4", x, hill=row["hill"], bottom=row["bottom"], top=row["top"],
+                       ec50=row["ec50"])
+        assert row["rss"] == pytest.approx(np.sum((y - f) ** 2), rel=1e-10)
+        means = pts.groupby("dose")["response"].transform("mean").to_numpy()
+        sspe = np.sum((y - means) ** 2)
+        df_pe = len(y) - pts["dose"].nunique()
+        df_lof = pts["dose"].nunique() - 4
+        lof_f = ((row["rss"] - sspe) / df_lof) / (sspe / df_pe)
+        assert row["lof_f"] == pytest.approx(lof_f, rel=1e-8)
+        rss0 = np.sum((y - y.mean()) ** 2)
+        f_eff = ((rss0 - row["rss"]) / 3) / (row["rss"] / (len(y) - 4))
+        from scipy import stats
+        assert row["p_effect"] == pytest.approx(stats.f.sf(f_eff, 3, len(y) - 4), rel=1e-8,
+                                                abs=1e-300)
+        resid = y - f
+        med = np.median(resid)
+        scale = max(1.4826 * np.median(np.abs(resid - med)), np.sqrt(np.mean(resid**2)))
+        assert row["n_outliers"] == int(np.sum(np.abs(resid - med) / scale > 5))
+
+
+def test_excluded_rows_keep_their_reasons() -> None:
+    curves = simulate_curves(3, seed=2)[["curve", "dose", "response"]].copy()
+    curves["excluded"] = False
+    curves["reason"] = ""
+    curves.loc[1, ["excluded", "reason"]] = [True, "bubble in well"]
+    curves.loc[2, "excluded"] = True
+    curves.loc[3, "response"] = np.nan
+    curves["w"] = 1.0
+    curves.loc[4, "w"] = 0.0
+    curves.loc[5, ["response", "w"]] = [np.nan, 0.0]
+    res = dr.fit(curves, dose="dose", response="response", by="curve", weights="w")
+    exc = res.excluded.set_index("source_row")["reason"].to_dict()
+    assert exc == {1: "bubble in well", 2: "excluded upstream", 3: "response missing",
+                   4: "weight is zero", 5: "response missing"}
+    assert len(res.points) + len(res.excluded) == len(curves)
+    assert res.table["n"].sum() == len(res.points)
