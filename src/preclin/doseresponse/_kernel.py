@@ -491,11 +491,14 @@ def _half_hessian(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.
                   y: NDArray[np.float64], w: NDArray[np.float64], n: int,
                   free: NDArray[np.int64], wy: NDArray[np.float64], wj: NDArray[np.float64],
                   wjp: NDArray[np.float64], wjm: NDArray[np.float64],
-                  m: NDArray[np.float64]) -> None:
-    """M = JᵀWJ − Σ w r ∇²f (half the full Hessian of the RSS), as ``_lm.rss_hessian``."""
+                  m: NDArray[np.float64], wr: NDArray[np.float64], tp: NDArray[np.float64],
+                  second: NDArray[np.float64]) -> None:
+    """M = JᵀWJ − Σ w r ∇²f (half the full Hessian of the RSS), as ``_lm.rss_hessian``.
+
+    ``wr`` (n), ``tp`` (5) and ``second`` (k, k) are work arrays.
+    """
     k = free.shape[0]
     _jac(fam, five, th, lx, n, free, wy, wj)
-    wr = np.empty(n)
     for i in range(n):
         wr[i] = (y[i] - wy[i]) * w[i] if w[i] > 0 else 0.0
     for p in range(k):
@@ -504,8 +507,6 @@ def _half_hessian(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.
             for i in range(n):
                 s += wj[i, p] * wj[i, q] * w[i]
             m[p, q] = s
-    tp = np.empty(5)
-    second = np.zeros((k, k))
     for jj in range(k):
         j = free[jj]
         h = 1e-5 * max(abs(th[j]), 1e-2)
@@ -526,22 +527,23 @@ def _half_hessian(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.
 
 
 @njit(cache=True, error_model="numpy")
-def _inverse_pd(m: NDArray[np.float64], k: int, out: NDArray[np.float64]) -> bool:
-    """Inverse of a symmetric positive-definite k×k matrix (as ``fit._inverse_pd``)."""
-    d = np.empty(k)
+def _inverse_pd(m: NDArray[np.float64], k: int, out: NDArray[np.float64],
+                hs: NDArray[np.float64], chol: NDArray[np.float64], d: NDArray[np.float64],
+                z: NDArray[np.float64], x: NDArray[np.float64]) -> bool:
+    """Inverse of a symmetric positive-definite k×k matrix (as ``fit._inverse_pd``);
+    ``hs``, ``chol`` (k, k) and ``d``, ``z``, ``x`` (k) are work arrays."""
     for p in range(k):
         if not math.isfinite(m[p, p]):
             return False
         d[p] = math.sqrt(abs(m[p, p]))
         if d[p] == 0:
             return False
-    hs = np.empty((k, k))
     for p in range(k):
         for q in range(k):
+            chol[p, q] = 0.0
             if not math.isfinite(m[p, q]):
                 return False
             hs[p, q] = m[p, q] / (d[p] * d[q])
-    chol = np.zeros((k, k))
     for p in range(k):
         for q in range(p + 1):
             s = hs[p, q]
@@ -558,13 +560,11 @@ def _inverse_pd(m: NDArray[np.float64], k: int, out: NDArray[np.float64]) -> boo
             return False
     # inverse via solves with the identity
     for col in range(k):
-        z = np.zeros(k)
         for p in range(k):
             s = 1.0 if p == col else 0.0
             for t in range(p):
                 s -= chol[p, t] * z[t]
             z[p] = s / chol[p, p]
-        x = np.zeros(k)
         for p in range(k - 1, -1, -1):
             s = z[p]
             for t in range(p + 1, k):
@@ -576,6 +576,45 @@ def _inverse_pd(m: NDArray[np.float64], k: int, out: NDArray[np.float64]) -> boo
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FAST)
+def _grid_table(fam: int, five: bool, lx: NDArray[np.float64], w: NDArray[np.float64],
+                n: int, lo: float, span: float, mid: float, fixed: NDArray[np.float64],
+                bvals: NDArray[np.float64], fracs: NDArray[np.float64], nle: int,
+                e_fixed: bool, ex: NDArray[np.float64], gtab: NDArray[np.float64],
+                itab: NDArray[np.float64]) -> None:
+    """g of every grid point at the given doses (rows of ``gtab``) and the inverse of its
+    2×2 normal matrix for (c, d) with weights ``w`` (``itab``: i11, i12, i22, valid)."""
+    fast_ll = fam == 0 and not five
+    for ib in range(bvals.shape[0]):
+        b = bvals[ib]
+        if fast_ll:
+            for i in range(n):
+                ex[i] = math.exp(b * (lx[i] - mid))
+        for jl in range(nle):
+            le = fixed[3] if e_fixed else lo + fracs[jl] * span
+            gi = ib * nle + jl
+            g_row = gtab[gi]
+            if fast_ll:
+                _fill_g_ll(ex, math.exp(-b * (le - mid)), b, le, lx, n, g_row)
+            else:
+                _fill_g(fam, five, b, le, fixed[4], lx, n, g_row)
+            s11 = s12 = s22 = 0.0
+            for i in range(n):
+                g = g_row[i]
+                a1 = 1.0 - g
+                s11 += w[i] * a1 * a1
+                s12 += w[i] * a1 * g
+                s22 += w[i] * g * g
+            det = s11 * s22 - s12 * s12
+            if det > 1e-12 * max(s11 * s22, 1e-300):
+                itab[gi, 0] = s22 / det
+                itab[gi, 1] = -s12 / det
+                itab[gi, 2] = s11 / det
+                itab[gi, 3] = 1.0
+            else:
+                itab[gi, 3] = 0.0
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FAST)
 def _fit_one(lx: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.float64], n: int,
              offset: float, lo: float, hi: float, ymin: float, ymax: float, fam: int,
              five: bool, free: NDArray[np.int64], free_mask: NDArray[np.bool_],
@@ -584,7 +623,9 @@ def _fit_one(lx: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.floa
              ftol: float, max_b: float, margin: float, asym_margin: float,
              gbuf: NDArray[np.float64], ex: NDArray[np.float64], wy: NDArray[np.float64],
              wj: NDArray[np.float64], wjp: NDArray[np.float64], wjm: NDArray[np.float64],
-             wm: NDArray[np.float64], wv: NDArray[np.float64],
+             wm: NDArray[np.float64], wv: NDArray[np.float64], iw: NDArray[np.int64],
+             gtab: NDArray[np.float64], itab: NDArray[np.float64], ckey: NDArray[np.float64],
+             wy_i: NDArray[np.float64],
              per_rss: NDArray[np.float64], per_th: NDArray[np.float64],
              th_out: NDArray[np.float64],
              minv_out: NDArray[np.float64]) -> tuple[float, bool, int, bool, bool]:
@@ -601,12 +642,37 @@ def _fit_one(lx: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.floa
     nb = bvals.shape[0]
     e_fixed = not free_mask[3]
     nle = 1 if e_fixed else fracs.shape[0]
+    size_c = (ckey.shape[0] - 1) // 2
     yr = max(ymax - ymin, 1e-12 * max(abs(ymax), 1.0))
     ylo = ymin - asym_margin * yr
     yhi = ymax + asym_margin * yr
     span = max(hi - lo, 1e-6)
     mid = 0.5 * (lo + hi)
     fast_ll = fam == 0 and not five
+    # with c and d free the grid's shapes g and their 2×2 normal matrices depend only on
+    # the doses and weights, shared by most curves of a screen: they are kept in
+    # gtab/itab and recomputed only when (doses, weights) differ from the last curve's
+    cached = free_mask[1] and free_mask[2]
+    if cached:
+        same = ckey[0] == n
+        if same:
+            for i in range(n):
+                if ckey[1 + i] != lx[i] or ckey[1 + size_c + i] != w[i]:
+                    same = False
+                    break
+        if not same:
+            _grid_table(fam, five, lx, w, n, lo, span, mid, fixed, bvals, fracs, nle,
+                        e_fixed, ex, gtab, itab)
+            ckey[0] = n
+            for i in range(n):
+                ckey[1 + i] = lx[i]
+                ckey[1 + size_c + i] = w[i]
+        swy = 0.0
+        swyy = 0.0
+        for i in range(n):
+            wy_i[i] = w[i] * y[i]
+            swy += wy_i[i]
+            swyy += wy_i[i] * y[i]
     # grid: best point per slope
     for ib in range(nb):
         per_rss[ib] = math.inf
@@ -614,17 +680,33 @@ def _fit_one(lx: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.floa
             per_th[ib, t] = 0.0
         b = bvals[ib]
         best = math.inf
-        if fast_ll:
+        if fast_ll and not cached:
             for i in range(n):
                 ex[i] = math.exp(b * (lx[i] - mid))
         for jl in range(nle):
             le = fixed[3] if e_fixed else lo + fracs[jl] * span
-            if fast_ll:
-                _fill_g_ll(ex, math.exp(-b * (le - mid)), b, le, lx, n, gbuf)
+            if cached:
+                # c, d free: only Σ W g y depends on the responses
+                gi = ib * nle + jl
+                if itab[gi, 3] == 0.0:
+                    c, d, r = math.nan, math.nan, math.inf
+                else:
+                    t2 = 0.0
+                    for i in range(n):
+                        t2 += gtab[gi, i] * wy_i[i]
+                    t1 = swy - t2
+                    c = itab[gi, 0] * t1 + itab[gi, 1] * t2
+                    d = itab[gi, 1] * t1 + itab[gi, 2] * t2
+                    r = swyy - c * t1 - d * t2
+                    if not (math.isfinite(c) and math.isfinite(d)):
+                        r = math.inf
             else:
-                _fill_g(fam, five, b, le, fixed[4], lx, n, gbuf)
-            c, d, r = _profile_cd(gbuf, y, w, n, fixed[1], fixed[2], free_mask[1],
-                                  free_mask[2])
+                if fast_ll:
+                    _fill_g_ll(ex, math.exp(-b * (le - mid)), b, le, lx, n, gbuf)
+                else:
+                    _fill_g(fam, five, b, le, fixed[4], lx, n, gbuf)
+                c, d, r = _profile_cd(gbuf, y, w, n, fixed[1], fixed[2], free_mask[1],
+                                      free_mask[2])
             if not (ylo <= c <= yhi and ylo <= d <= yhi):
                 r = math.inf
             if not symmetric_cd and c > d:
@@ -646,12 +728,22 @@ def _fit_one(lx: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.floa
                                   free_mask[2])
             per_th[ib, 1] = c
             per_th[ib, 2] = d
-    order = np.argsort(per_rss[:nb], kind="mergesort")
+    # slopes by their best grid RSS (stable insertion sort: nb is small)
+    order = iw
+    for ib in range(nb):
+        order[ib] = ib
+    for ib in range(1, nb):
+        v = order[ib]
+        j = ib - 1
+        while j >= 0 and per_rss[order[j]] > per_rss[v]:
+            order[j + 1] = order[j]
+            j -= 1
+        order[j + 1] = v
     best_rss = math.inf
     best_conv = False
     best_bound = False
     total_iter = 0
-    th = np.empty(5)
+    th = wv[10]
     ns = min(n_starts, nb)
     for s in range(max(ns, 1)):
         if s > 0 and best_conv and not best_bound and abs(th_out[0]) <= 8.0:
@@ -685,10 +777,11 @@ def _fit_one(lx: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.floa
             best_bound = ab
     ident = False
     if best_conv and not best_bound:
-        mm = np.empty((k, k))
-        _half_hessian(fam, five, th_out, lx, y, w, n, free, wy, wj, wjp, wjm, mm)
-        inv = np.empty((k, k))
-        if _inverse_pd(mm, k, inv):
+        mm = wm[3]
+        _half_hessian(fam, five, th_out, lx, y, w, n, free, wy, wj, wjp, wjm, mm, gbuf,
+                      wv[11], wm[4])
+        inv = wm[5]
+        if _inverse_pd(mm, k, inv, wm[6], wm[7], wv[12], wv[13], wv[14]):
             ident = True
             for p in range(k):
                 for q in range(k):
@@ -814,8 +907,14 @@ def _fit_long(offsets: NDArray[np.int64], perm: NDArray[np.int64], identity: boo
         wj = np.empty((size, k))
         wjp = np.empty((size, k))
         wjm = np.empty((size, k))
-        wm = np.empty((3, k, k))
-        wv = np.empty((9, 10))
+        wm = np.empty((8, k, k))  # LM (0-2), Hessian and its inverse (3-7)
+        wv = np.empty((15, 10))  # LM (0-9), start, Hessian and inverse (10-14)
+        iw = np.empty(nb, dtype=np.int64)
+        n_grid = nb * (fracs.shape[0] if free_mask[3] else 1)
+        gtab = np.empty((n_grid, size))  # grid cache (see _fit_one)
+        itab = np.empty((n_grid, 4))
+        ckey = np.full(2 * size + 1, np.nan)
+        wy_i = np.empty(size)
         per_rss = np.empty(nb)
         per_th = np.empty((nb, 5))
         th = np.empty(5)
@@ -892,8 +991,8 @@ def _fit_long(offsets: NDArray[np.int64], perm: NDArray[np.int64], identity: boo
                 rss, cv, it, ab, ident = _fit_one(
                     lxa, ya, wa, nd, sspe, lo0, hi0, ymin, ymax, fam, five, free,
                     free_mask, fixed, bvals, fracs, symmetric_cd, n_starts, max_iter, ftol,
-                    max_b, margin, asym_margin, gbuf, ex, wy, wj, wjp, wjm, wm, wv, per_rss,
-                    per_th, th, minv)
+                    max_b, margin, asym_margin, gbuf, ex, wy, wj, wjp, wjm, wm, wv, iw,
+                    gtab, itab, ckey, wy_i, per_rss, per_th, th, minv)
                 if ident:
                     for p in range(k):
                         for q in range(k):

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import special, stats
+from scipy import special
 
 from ..errors import InputError
 from ..tables import column_list as _as_list
@@ -600,7 +600,7 @@ def _t975(df: Array) -> Array:
     out = np.full(df.shape, np.nan)
     if good.any():
         vals, inv = np.unique(df[good], return_inverse=True)
-        out[good] = stats.t.ppf(0.975, vals)[inv]
+        out[good] = special.stdtrit(vals, 0.975)[inv]
     return out
 
 
