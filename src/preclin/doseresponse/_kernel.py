@@ -78,6 +78,19 @@ def _z(b: float, lx: float, le: float) -> tuple[float, float]:
     return b * u, u
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _ll4_point(lx: float, b: float, le: float, zero_z: float) -> tuple[float, float, float, bool]:
+    """Log-logistic g, dg/dz, u = lx − le and whether the dose is positive, at one point
+    (``zero_z``: z at dose 0, ±inf by the sign of b)."""
+    fin = lx != -math.inf
+    u = lx - le
+    z = b * u if fin else zero_z
+    ez = math.exp(-abs(z))
+    inv = 1.0 / (1.0 + ez)
+    g = ez * inv if z > 0 else inv
+    return g, -g * (1.0 - g), u, fin
+
+
 @njit(cache=True, error_model="numpy")
 def _jac_ll4(th: NDArray[np.float64], lx: NDArray[np.float64], n: int,
              out_y: NDArray[np.float64], out_j: NDArray[np.float64]) -> None:
@@ -89,13 +102,7 @@ def _jac_ll4(th: NDArray[np.float64], lx: NDArray[np.float64], n: int,
     amp = d - c
     zero_z = -math.inf if b > 0 else (math.inf if b < 0 else 0.0)
     for i in range(n):
-        fin = lx[i] != -math.inf
-        u = lx[i] - le
-        z = b * u if fin else zero_z
-        ez = math.exp(-abs(z))
-        inv = 1.0 / (1.0 + ez)
-        g = ez * inv if z > 0 else inv
-        dg = -g * (1.0 - g)
+        g, dg, u, fin = _ll4_point(lx[i], b, le, zero_z)
         out_y[i] = c + amp * g
         out_j[i, 0] = amp * dg * u if fin else 0.0
         out_j[i, 1] = 1.0 - g
@@ -216,13 +223,7 @@ def _eval_ll4(th: NDArray[np.float64], lx: NDArray[np.float64], y: NDArray[np.fl
     t0 = t1 = t2 = t3 = 0.0
     a00 = a10 = a11 = a20 = a21 = a22 = a30 = a31 = a32 = a33 = 0.0
     for i in range(n):
-        fin = lx[i] != -math.inf
-        u = lx[i] - le
-        z = b * u if fin else zero_z
-        ez = math.exp(-abs(z))
-        inv = 1.0 / (1.0 + ez)
-        g = ez * inv if z > 0 else inv
-        dg = -g * (1.0 - g)
+        g, dg, u, fin = _ll4_point(lx[i], b, le, zero_z)
         j0 = amp * dg * u if fin else 0.0
         j1 = 1.0 - g
         j2 = g
