@@ -115,7 +115,7 @@ def dr_fit(
     if engine == "dask" and input.suffix.lower() in (".parquet", ".pq", "") and input.exists():
         source = input  # a Parquet file or dataset directory is read by the workers
     else:
-        source = read_table(input)
+        source = read_table(input, categorical=_split(by))
 
     with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("fitting curves", total=None)

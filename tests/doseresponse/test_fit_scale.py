@@ -105,3 +105,32 @@ def test_excluded_rows_keep_their_reasons() -> None:
                    4: "weight is zero", 5: "response missing"}
     assert len(res.points) + len(res.excluded) == len(curves)
     assert res.table["n"].sum() == len(res.points)
+
+
+def test_curve_keys_of_categoricals_follow_first_appearance() -> None:
+    """Category order, unused categories and missing values do not change the curves."""
+    k = pd.Categorical(["z", "a", None, "z", "m", None, "a"],
+                       categories=["a", "unused", "m", "z"])
+    df = pd.DataFrame({"k": k, "j": [1, 1, 1, 2, 1, 1, 1]})
+    for by in (["k"], ["k", "j"]):
+        codes, keys = curve_keys(df, by)
+        ref = df.groupby(by, sort=False, dropna=False, observed=True).ngroup().to_numpy()
+        np.testing.assert_array_equal(codes, ref)
+        assert list(keys["k"].astype(object).where(keys["k"].notna(), None)) == list(
+            df.drop_duplicates(by)["k"].astype(object).where(lambda s: s.notna(), None))
+
+
+def test_parquet_keys_read_as_categoricals_give_the_same_fits(tmp_path) -> None:
+    from preclin.tables import read_table
+
+    curves = simulate_curves(12, seed=4)[["curve", "dose", "response"]]
+    path = tmp_path / "curves.parquet"
+    curves.to_parquet(path)
+    cat = read_table(path, categorical=["curve", "dose", "absent"])
+    assert isinstance(cat["curve"].dtype, pd.CategoricalDtype)
+    assert cat["dose"].dtype == np.float64  # not text: read as is
+    a = dr.fit(curves, dose="dose", response="response", by="curve").table
+    b = dr.fit(cat, dose="dose", response="response", by="curve").table
+    assert list(b["curve"].astype(str)) == list(a["curve"])
+    num = a.select_dtypes("number").columns
+    np.testing.assert_array_equal(b[num].to_numpy(float), a[num].to_numpy(float))

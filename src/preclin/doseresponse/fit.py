@@ -137,6 +137,15 @@ def _factorize(col: pd.Series) -> tuple[NDArray[np.integer], int]:
     Arrow-backed columns (pandas' default strings) are dictionary-encoded by Arrow itself:
     twice as fast as :func:`pandas.factorize` and without its int64 intermediates.
     """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        # the category codes, renumbered in order of first appearance (missing: own code)
+        cat = np.asarray(col.cat.codes.to_numpy(), dtype=np.int32) + 1
+        first = _kernel.first_rows(cat, len(col.cat.categories) + 1)
+        present = np.flatnonzero(first >= 0)
+        by_first = present[np.argsort(first[present], kind="stable")]
+        rank = np.full(len(first), -1, dtype=np.int32)
+        rank[by_first] = np.arange(by_first.size, dtype=np.int32)
+        return rank[cat], int(by_first.size)
     arr = col.array
     chunked = getattr(arr, "_pa_array", None)
     if chunked is not None and len(chunked):
