@@ -134,3 +134,22 @@ def test_parquet_keys_read_as_categoricals_give_the_same_fits(tmp_path) -> None:
     assert list(b["curve"].astype(str)) == list(a["curve"])
     num = a.select_dtypes("number").columns
     np.testing.assert_array_equal(b[num].to_numpy(float), a[num].to_numpy(float))
+
+
+def test_f_tail_and_t_quantile_match_scipy() -> None:
+    """The compiled F upper tail and t quantile (no scipy at fit time) against scipy."""
+    from scipy import special
+
+    rng = np.random.default_rng(0)
+    d1 = rng.integers(1, 60, 5000).astype(float)
+    d2 = rng.integers(1, 300, 5000).astype(float)
+    f = np.exp(rng.normal(0, 2, 5000))
+    ours = _kernel.f_sf(d1, d2, f)
+    ref = special.fdtrc(d1, d2, f)
+    np.testing.assert_allclose(ours, ref, rtol=1e-11, atol=1e-300)
+    np.testing.assert_array_equal(
+        _kernel.f_sf(3.0, 23.0, np.array([0.0, np.inf, -1.0])), [1.0, 0.0, 1.0])
+    assert np.isnan(_kernel.f_sf(3.0, 23.0, np.array([np.nan]))[0])
+    df = np.array([1, 2, 3, 5, 23, 100, 1e4])
+    np.testing.assert_allclose(_kernel.t_quantile(df, 0.975), special.stdtrit(df, 0.975),
+                               rtol=1e-12)

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import special
 
 from ..errors import InputError
 from ..tables import column_list as _as_list
@@ -609,7 +608,7 @@ def _t975(df: Array) -> Array:
     out = np.full(df.shape, np.nan)
     if good.any():
         vals, inv = np.unique(df[good], return_inverse=True)
-        out[good] = special.stdtrit(vals, 0.975)[inv]
+        out[good] = _kernel.t_quantile(vals, 0.975)[inv]
     return out
 
 
@@ -748,7 +747,7 @@ def _effect_test(rss0: Array, rss: Array, n: NDArray[np.int64], k: int) -> Array
     f = np.where((rss <= 0) & (rss0 > 0), np.inf, f)
     ok = (df2 > 0) & np.isfinite(rss)
     pval = np.full(rss.shape, np.nan)
-    pval[ok] = special.fdtrc(df1, df2[ok], np.maximum(f[ok], 0))
+    pval[ok] = _kernel.f_sf(df1, df2[ok], np.maximum(f[ok], 0))
     return pval
 
 
@@ -761,7 +760,7 @@ def _lack_of_fit(rss: Array, sspe: Array, df_pe: NDArray[np.int64],
         fval = np.where(ok, ((rss - sspe) / np.maximum(df_lof, 1)) / (sspe / np.maximum(df_pe, 1)),
                         np.nan)
     pval = np.full(rss.shape, np.nan)
-    pval[ok] = special.fdtrc(df_lof[ok], df_pe[ok], np.maximum(fval[ok], 0.0))
+    pval[ok] = _kernel.f_sf(df_lof[ok], df_pe[ok], np.maximum(fval[ok], 0.0))
     return fval, pval
 
 

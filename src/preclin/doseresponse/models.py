@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import expit
 
 from ..errors import InputError
 
@@ -46,6 +45,15 @@ __all__ = [
 ]
 
 Array = NDArray[np.float64]
+
+
+def _expit(z: NDArray[np.floating] | float) -> NDArray[np.float64]:
+    """Logistic function 1/(1 + e^−z), without overflow for large |z|."""
+    z = np.asarray(z, dtype=float)
+    with np.errstate(over="ignore"):
+        ez = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + ez), ez / (1.0 + ez))
+
 
 #: internal parameter order of the theta arrays
 PARAM_NAMES: tuple[str, ...] = ("b", "c", "d", "e", "f")
@@ -146,7 +154,7 @@ class Model:
         if self.family == "ll":
             if self.five:
                 return np.exp(-f * np.logaddexp(0.0, z))
-            return expit(-z)
+            return _expit(-z)
         with np.errstate(over="ignore"):
             ez = np.exp(z)
         if self.family == "w1":
@@ -157,8 +165,8 @@ class Model:
         """``dg/dz`` (finite everywhere; 0 at ``z = ±inf``)."""
         if self.family == "ll":
             if self.five:
-                return -f * expit(z) * np.exp(-f * np.logaddexp(0.0, z))
-            s = expit(z)
+                return -f * _expit(z) * np.exp(-f * np.logaddexp(0.0, z))
+            s = _expit(z)
             return -s * (1.0 - s)
         with np.errstate(over="ignore", invalid="ignore"):
             zz = np.where(np.isfinite(z), z, -np.inf)
