@@ -1364,6 +1364,19 @@ def distinct_and_pure_error(packed: _lm.Packed) -> tuple[NDArray[np.int64], Arra
     return distinct, sspe, df_pe
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _lentz(aa: float, c: float, d: float) -> tuple[float, float]:
+    """One modified-Lentz update of a continued fraction with coefficient ``aa``."""
+    tiny = 1e-300
+    d = 1.0 + aa * d
+    if abs(d) < tiny:
+        d = tiny
+    c = 1.0 + aa / c
+    if abs(c) < tiny:
+        c = tiny
+    return c, 1.0 / d
+
+
 @njit(cache=True, error_model="numpy")
 def _betacf(a: float, b: float, x: float) -> float:
     """Continued fraction of the incomplete beta function (modified Lentz)."""
@@ -1379,23 +1392,9 @@ def _betacf(a: float, b: float, x: float) -> float:
     h = d
     for m in range(1, 1000):
         m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        if abs(d) < tiny:
-            d = tiny
-        c = 1.0 + aa / c
-        if abs(c) < tiny:
-            c = tiny
-        d = 1.0 / d
+        c, d = _lentz(m * (b - m) * x / ((qam + m2) * (a + m2)), c, d)
         h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        if abs(d) < tiny:
-            d = tiny
-        c = 1.0 + aa / c
-        if abs(c) < tiny:
-            c = tiny
-        d = 1.0 / d
+        c, d = _lentz(-(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)), c, d)
         de = d * c
         h *= de
         if abs(de - 1.0) < 1e-16:
