@@ -57,29 +57,27 @@ def scipy_loop(table: pd.DataFrame, n: int) -> float:
     return time.perf_counter() - t0
 
 
+def _status_gib(field: str) -> float:
+    """A memory field of /proc/self/status (VmHWM, VmRSS) in GiB; NaN where there is none."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024 / GIB
+    return float("nan")
+
+
 def _peak_rss() -> float:
     """Peak resident memory of this process so far, GiB.
 
-    Linux: VmHWM of /proc/self/status (``ru_maxrss`` would carry over the parent's peak
-    into a child started by fork + exec); elsewhere ``ru_maxrss``.
+    Linux: VmHWM (``ru_maxrss`` would carry over the parent's peak into a child started by
+    fork + exec); elsewhere ``ru_maxrss``.
     """
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024 / GIB
+    peak = _status_gib("VmHWM")
+    if peak == peak:
+        return peak
     scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / GIB
-
-
-def _rss_now() -> float:
-    """Current resident memory, GiB (Linux; NaN elsewhere)."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024 / GIB
-    return float("nan")
 
 
 def _reset_peak() -> bool:
@@ -102,7 +100,7 @@ def child(path: str) -> None:
     t_read = time.perf_counter() - t0
     after_read = _peak_rss()
     reset = _reset_peak()
-    before_fit = _rss_now()
+    before_fit = _status_gib("VmRSS")
     t0 = time.perf_counter()
     res = dr.fit(table, dose="dose", response="response", by="curve", ed=[50])
     t_fit = time.perf_counter() - t0

@@ -540,8 +540,9 @@ def _assemble(
             se[p] = np.sqrt(np.where(vcov[:, j, j] >= 0, vcov[:, j, j], np.nan))
         else:
             se[p] = np.full(n_curves, np.nan)
-    out["ec50_lower"] = nat[:, 3] - tq * se["e"]
-    out["ec50_upper"] = nat[:, 3] + tq * se["e"]  # same formula as drc's ED(50) for LL
+    ec_lo = nat[:, 3] - tq * se["e"]
+    ec_hi = nat[:, 3] + tq * se["e"]  # same formula as drc's ED(50) for LL
+    out["ec50_lower"], out["ec50_upper"] = ec_lo, ec_hi
     for p in order:
         out[f"{PUBLIC_NAMES[p]}_se"] = se[p]
 
@@ -591,8 +592,6 @@ def _assemble(
     mark(n_out > 0, "outliers")
     yrange = ymax - ymin
     wild = (nat[:, 1] < ymin - yrange) | (nat[:, 2] > ymax + yrange)
-    ec_lo = nat[:, 3] - tq * se["e"]
-    ec_hi = nat[:, 3] + tq * se["e"]
     vague = ~(ec_lo > 0) | ~np.isfinite(ec_hi)
     mark(wild | vague | bound, "ambiguous")
     mark(np.ones(n_curves, dtype=bool), "ok")
