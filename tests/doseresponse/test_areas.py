@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.integrate import quad
+from scipy.optimize import brentq
 
 import preclin.doseresponse as dr
 from preclin.data.simulate import simulate_curves
@@ -26,9 +27,15 @@ def _quad_areas(row: dict, reference: float) -> tuple[float, float]:
     def y(t: float) -> float:
         return float(predict(row["model"], 10.0**t, **params)[0])
 
-    mean = quad(y, lo, hi, epsabs=1e-12, epsrel=1e-12, limit=200)[0] / (hi - lo)
-    act = quad(lambda t: max((reference - y(t)) / reference, 0.0), lo, hi,
-               epsabs=1e-12, epsrel=1e-12, limit=200)[0]
+    # break points where the integrands bend sharply (steep curves): the mid-point and
+    # the crossing of the reference level
+    mid, width = np.log10(row["ec50"]), 1.0 / (abs(row["hill"]) * np.log(10.0))
+    breaks = [t for t in mid + width * np.linspace(-30, 30, 61) if lo < t < hi]
+    if (y(lo) - reference) * (y(hi) - reference) < 0:
+        breaks.append(brentq(lambda t: y(t) - reference, lo, hi, xtol=1e-15, rtol=1e-15))
+    kw = dict(epsabs=1e-12, epsrel=1e-12, limit=200, points=sorted(breaks) or None)
+    mean = quad(y, lo, hi, **kw)[0] / (hi - lo)
+    act = quad(lambda t: max((reference - y(t)) / reference, 0.0), lo, hi, **kw)[0]
     return mean, act
 
 

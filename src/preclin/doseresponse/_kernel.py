@@ -206,6 +206,30 @@ def _running_off(th: NDArray[np.float64], lo: float, hi: float, yrange: float) -
             or abs(th[2] - th[1]) > 3 * yrange)
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _runoff_side(th: NDArray[np.float64], lx0: float, lo: float, hi: float,
+                 yrange: float) -> int:
+    """Which asymptote of an LL.4 fit runs off to infinity with log e (1: c, 2: d, 0: none).
+
+    When log e lies beyond the tested doses by more than a fraction of a slope unit and the
+    asymptote on that side lies well outside the responses, the curve over the doses is
+    close to its limit ``a + B exp(±b u)`` reached only as log e and that asymptote go to
+    infinity together: LM crawls along that valley (see :func:`_fit_one`). Doses of 0 pin
+    both asymptotes, so curves with a dose of 0 (``lx0 = -inf``) never run off this way.
+    """
+    b, le = th[0], th[3]
+    ab = abs(b)
+    if lx0 == -math.inf or ab < 0.05 or ab > 8.0:
+        return 0
+    if abs(th[2] - th[1]) <= 1.5 * yrange:
+        return 0
+    if le > hi and ab * (le - hi) >= 0.3:
+        return 1 if b > 0 else 2
+    if le < lo and ab * (lo - le) >= 0.3:
+        return 2 if b > 0 else 1
+    return 0
+
+
 #: reassociation and FMA contraction for the hot sums (vectorised, still deterministic);
 #: no finite-math assumptions, as doses of 0 are log(0) = -inf
 _FAST = {"reassoc", "contract"}
@@ -317,12 +341,16 @@ def _lm_curve(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.floa
         free_mask: NDArray[np.bool_], lo: float, hi: float, ylo: float, yhi: float,
         max_iter: int, ftol: float, max_b: float, margin: float, asym_margin: float,
         wm: NDArray[np.float64], wv: NDArray[np.float64],
-        offset: float = 0.0) -> tuple[float, bool, int, bool]:
+        offset: float = 0.0, runoff_exit: bool = False) -> tuple[float, bool, int, bool, bool]:
     """Levenberg–Marquardt on one curve, in place on ``th``; see ``_lm.levenberg_marquardt``.
 
     ``offset`` is added to the RSS of the points given (the pure-error sum of squares when
     replicates are given as weighted means): the stopping rules use the full RSS, and the
     full RSS is returned. ```wm`` (3, k, k) and ``wv`` (9, 10) are work arrays.
+
+    With ``runoff_exit`` (LL.4, all parameters free), LM stops as soon as an accepted step
+    lands in an asymptote-and-log-e run-off (:func:`_runoff_side`) and reports it (last
+    value returned) instead of crawling there.
     """
     k = free.shape[0]
     jtj, jtj_t, a = wm[0], wm[1], wm[2]
@@ -331,6 +359,7 @@ def _lm_curve(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.floa
     _clip(th, free_mask, lo, hi, ylo, yhi, five, max_b, margin)
     rss, maxd = _eval(fam, five, th, lx, y, w, n, free, jtj, jtr, diag, jrow)
     lam = 1e-3
+    nu = 2.0
     window = 10
     for j in range(window):
         hist[j] = rss
@@ -346,6 +375,9 @@ def _lm_curve(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.floa
             a[p, p] += lam * max(diag[p], floor)
             rhs[p] = jtr[p]
         ok = _solve(a, rhs, k, step)
+        pred = 0.0
+        for p in range(k):
+            pred += step[p] * (jtr[p] + lam * max(diag[p], floor) * step[p])
         for j in range(5):
             new[j] = th[j]
         if ok:
@@ -384,7 +416,10 @@ def _lm_curve(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.floa
             for j in range(5):
                 th[j] = new[j]
             rss = new_rss
-            lam = max(lam / 10.0, 1e-15)
+            rho = (old_rss - new_rss) / pred if pred > 0 else 0.0
+            r3 = 2.0 * rho - 1.0
+            lam = max(lam * max(1.0 / 3.0, 1.0 - r3 * r3 * r3), 1e-15)
+            nu = 2.0
             for p in range(k):
                 jtr[p] = jtr_t[p]
                 diag[p] = diag_t[p]
@@ -392,7 +427,8 @@ def _lm_curve(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.floa
                     jtj[p, q] = jtj_t[p, q]
             maxd = maxd_t
         else:
-            lam = lam * 10.0
+            lam = lam * nu
+            nu *= 2.0
         ftol_ok = accept and rel_change <= ftol and lam_old <= 1e-2
         xtol_ok = accept and small_step
         gtol_ok = small_grad
@@ -410,8 +446,10 @@ def _lm_curve(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.floa
                 or bound or stalled):
             converged = True
             break
+        if runoff_exit and accept and it >= 2 and _runoff_side(th, lx[0], lo, hi, yrange) != 0:
+            return rss + offset, False, iters, False, True
     at_b = _at_bound(th, free_mask, lo, hi, ylo, yhi, max_b, margin) or drifting
-    return rss + offset, converged, iters, at_b
+    return rss + offset, converged, iters, at_b, False
 
 
 @njit(cache=True, error_model="numpy")
@@ -487,6 +525,51 @@ def _profile_cd(gbuf: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np
     return c, d, rss
 
 
+@njit(cache=True, error_model="numpy", fastmath=_FAST)
+def _half_hessian_ll4(th: NDArray[np.float64], lx: NDArray[np.float64],
+                      y: NDArray[np.float64], w: NDArray[np.float64], n: int,
+                      m: NDArray[np.float64]) -> None:
+    """M = JᵀWJ − Σ w r ∇²f for LL.4 (b, c, d, log e free) with exact second derivatives.
+
+    With g = 1/(1 + e^z), z = b (u − log e), g' = −g (1 − g), g'' = g (1 − g)(1 − 2g) and
+    v = u − log e: f_bb = A g'' v², f_bc = −g' v, f_bd = g' v, f_b,le = −A (g'' b v + g'),
+    f_c,le = b g', f_d,le = −b g', f_le,le = A g'' b² (A = d − c); f_cc = f_cd = f_dd = 0.
+    Doses of 0 (z = ±inf) have g' = g'' = 0.
+    """
+    b, c, d, le = th[0], th[1], th[2], th[3]
+    amp = d - c
+    zero_z = -math.inf if b > 0 else (math.inf if b < 0 else 0.0)
+    a00 = a10 = a11 = a20 = a21 = a22 = a30 = a31 = a32 = a33 = 0.0
+    for i in range(n):
+        g, dg, v, fin = _ll4_point(lx[i], b, le, zero_z)
+        if not fin:
+            v = 0.0
+        d2 = -dg * (1.0 - 2.0 * g)
+        j0 = amp * dg * v
+        j1 = 1.0 - g
+        j2 = g
+        j3 = -amp * dg * b
+        wi = w[i]
+        wr = wi * (y[i] - (c + amp * g)) if wi > 0 else 0.0
+        a00 += wi * j0 * j0 - wr * amp * d2 * v * v
+        a10 += wi * j1 * j0 + wr * dg * v
+        a11 += wi * j1 * j1
+        a20 += wi * j2 * j0 - wr * dg * v
+        a21 += wi * j2 * j1
+        a22 += wi * j2 * j2
+        a30 += wi * j3 * j0 + wr * amp * (d2 * b * v + dg)
+        a31 += wi * j3 * j1 - wr * b * dg
+        a32 += wi * j3 * j2 + wr * b * dg
+        a33 += wi * j3 * j3 - wr * amp * d2 * b * b
+    m[0, 0], m[1, 1], m[2, 2], m[3, 3] = a00, a11, a22, a33
+    m[1, 0] = m[0, 1] = a10
+    m[2, 0] = m[0, 2] = a20
+    m[2, 1] = m[1, 2] = a21
+    m[3, 0] = m[0, 3] = a30
+    m[3, 1] = m[1, 3] = a31
+    m[3, 2] = m[2, 3] = a32
+
+
 @njit(cache=True, error_model="numpy")
 def _half_hessian(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.float64],
                   y: NDArray[np.float64], w: NDArray[np.float64], n: int,
@@ -496,9 +579,14 @@ def _half_hessian(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.
                   second: NDArray[np.float64]) -> None:
     """M = JᵀWJ − Σ w r ∇²f (half the full Hessian of the RSS), as ``_lm.rss_hessian``.
 
-    ``wr`` (n), ``tp`` (5) and ``second`` (k, k) are work arrays.
+    ``wr`` (n), ``tp`` (5) and ``second`` (k, k) are work arrays. LL.4 with every
+    parameter free has exact second derivatives (:func:`_half_hessian_ll4`); the other
+    models use central differences of the analytic Jacobian (relative step 1e-5).
     """
     k = free.shape[0]
+    if fam == 0 and not five and k == 4 and free[0] == 0 and free[3] == 3:
+        _half_hessian_ll4(th, lx, y, w, n, m)
+        return
     _jac(fam, five, th, lx, n, free, wy, wj)
     for i in range(n):
         wr[i] = (y[i] - wy[i]) * w[i] if w[i] > 0 else 0.0
@@ -615,6 +703,120 @@ def _grid_table(fam: int, five: bool, lx: NDArray[np.float64], w: NDArray[np.flo
                 itab[gi, 3] = 0.0
 
 
+@njit(cache=True, error_model="numpy")
+def _face_jump(th: NDArray[np.float64], lx: NDArray[np.float64], y: NDArray[np.float64],
+               w: NDArray[np.float64], n: int, lo: float, hi: float, ylo: float, yhi: float,
+               budget: int, ftol: float, max_b: float, margin: float, asym_margin: float,
+               wm: NDArray[np.float64], wv: NDArray[np.float64],
+               offset: float) -> tuple[float, int, bool]:
+    """Best LL.4 fit on the far face of the box along a run-off valley (:func:`_runoff_side`).
+
+    Over the doses an LL.4 curve with log e beyond them is ``a + (r − a) exp(−|b| |u − le|)``
+    nearly (``a`` the asymptote the data pin, ``r`` the runaway one); moving log e out by
+    ``log(ratio) / |b|`` while ``r − a`` grows by ``ratio`` keeps that curve. The runaway
+    asymptote is moved to its bound that way (or log e to its bound, if that comes first),
+    and LM fits the other three parameters there. The point goes to ``wv[9, :5]``; returns
+    its full RSS, the iterations used and whether it is a minimum on the box (the RSS falls
+    as the parameter at its bound moves outwards).
+    """
+    j = _runoff_side(th, lx[0], lo, hi, (yhi - ylo) / (1 + 2 * asym_margin))
+    thf = wv[9]
+    for t in range(5):
+        thf[t] = th[t]
+    if j == 0:
+        return math.inf, 0, False
+    o = 3 - j
+    ab = abs(th[0])
+    a, r = th[o], th[j]
+    up = th[3] > hi  # log e beyond the highest dose (else below the lowest)
+    target = ylo if r < a else yhi
+    shift = math.log((target - a) / (r - a)) / ab
+    le_bound = hi + margin if up else lo - margin
+    le_new = th[3] + shift if up else th[3] - shift
+    free3 = np.empty(3, dtype=np.int64)
+    mask3 = np.zeros(5, dtype=np.bool_)
+    free3[0] = 0
+    if (up and le_new >= le_bound) or (not up and le_new <= le_bound):
+        # log e reaches its bound first: fix it there, the runaway asymptote follows
+        thf[j] = a + (r - a) * math.exp(ab * abs(le_bound - th[3]))
+        thf[3] = le_bound
+        free3[1], free3[2] = 1, 2
+        at, outward = 3, 1.0 if up else -1.0
+    else:
+        thf[j] = target
+        thf[3] = le_new
+        free3[1], free3[2] = o, 3
+        at, outward = j, 1.0 if target == yhi else -1.0
+    for p in range(3):
+        mask3[free3[p]] = True
+    rss, _, it, _, _ = _lm_curve(0, False, thf, lx, y, w, n, free3, mask3, lo, hi, ylo, yhi,
+                                 budget, ftol, max_b, margin, asym_margin, wm, wv, offset,
+                                 False)
+    # Jᵀr = −½ ∇RSS over all four parameters at that point
+    free4 = np.arange(4)
+    _eval(0, False, thf, lx, y, w, n, free4, wm[0], wv[0], wv[2], wv[8])
+    return rss, it, wv[0, at] * outward > 0
+
+
+@njit(cache=True, error_model="numpy")
+def _best_step(fam: int, five: bool, lx: NDArray[np.float64], y: NDArray[np.float64],
+               w: NDArray[np.float64], n: int, offset: float, free_mask: NDArray[np.bool_],
+               fixed: NDArray[np.float64], bvals: NDArray[np.float64], symmetric_cd: bool,
+               max_b: float, th: NDArray[np.float64]) -> float:
+    """Best step function among the model's limits as |b| → ∞ (full RSS; ``th`` gets it).
+
+    ``lx`` ascending. A step between doses j − 1 and j puts log e midway (1/2 below the
+    lowest positive dose when the lower one is 0) with ``|b| = max_b``, so every point lies
+    on one asymptote; a free asymptote is then the weighted mean of its side. Both signs
+    of b are tried when the grid has them; ``c <= d`` unless ``symmetric_cd``.
+    """
+    best = math.inf
+    tw = ty = tyy = 0.0
+    for i in range(n):
+        tw += w[i]
+        ty += w[i] * y[i]
+        tyy += w[i] * y[i] * y[i]
+    for sgn in (1.0, -1.0):
+        present = False
+        for ib in range(bvals.shape[0]):
+            if bvals[ib] * sgn > 0:
+                present = True
+        if not present:
+            continue
+        # g left of the step (1 for log-logistic b > 0: the left level is d)
+        g_left = _g(fam, five, -math.inf if sgn > 0 else math.inf, fixed[4])[0]
+        lw = ly = lyy = 0.0
+        for j in range(1, n):
+            lw += w[j - 1]
+            ly += w[j - 1] * y[j - 1]
+            lyy += w[j - 1] * y[j - 1] * y[j - 1]
+            if not lx[j - 1] < lx[j]:
+                continue
+            rw, ry, ryy = tw - lw, ty - ly, tyy - lyy
+            # the level on each side: c or d, free (mean) or fixed
+            p_left = 2 if g_left > 0.5 else 1
+            p_right = 3 - p_left
+            v_left = ly / lw if free_mask[p_left] else fixed[p_left]
+            v_right = ry / rw if free_mask[p_right] else fixed[p_right]
+            if not (lw > 0 and rw > 0):
+                continue
+            c = v_left if p_left == 1 else v_right
+            d = v_right if p_left == 1 else v_left
+            if not symmetric_cd and c > d:
+                continue
+            rss = (lyy - 2 * v_left * ly + v_left * v_left * lw
+                   + ryy - 2 * v_right * ry + v_right * v_right * rw)
+            if rss + offset < best:
+                best = max(rss, 0.0) + offset
+                th[0] = sgn * max_b
+                th[1] = c
+                th[2] = d
+                th[3] = (0.5 * (lx[j - 1] + lx[j]) if lx[j - 1] != -math.inf
+                         else lx[j] - 0.5)
+                th[4] = fixed[4]
+    return best
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FAST)
 def _fit_one(lx: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.float64], n: int,
              offset: float, lo: float, hi: float, ymin: float, ymax: float, fam: int,
@@ -630,7 +832,8 @@ def _fit_one(lx: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.floa
              per_rss: NDArray[np.float64], per_th: NDArray[np.float64],
              th_out: NDArray[np.float64],
              minv_out: NDArray[np.float64]) -> tuple[float, bool, int, bool, bool]:
-    """Fit one curve: grid starts, multi-start LM, half Hessian and its inverse.
+    """Fit one curve: grid starts, multi-start LM (with the run-off face jump, see
+    :func:`_face_jump`), the best step (:func:`_best_step`), half Hessian and its inverse.
 
     ``lx, y, w`` hold ``n`` points (or replicate means with summed weights, ``offset``
     then being the pure-error sum of squares); ``lo, hi`` is the tested log-dose range
@@ -650,6 +853,7 @@ def _fit_one(lx: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.floa
     span = max(hi - lo, 1e-6)
     mid = 0.5 * (lo + hi)
     fast_ll = fam == 0 and not five
+    runoff = fast_ll and k == 4 and free[0] == 0 and free[3] == 3
     # with c and d free the grid's shapes g and their 2×2 normal matrices depend only on
     # the doses and weights, shared by most curves of a screen: they are kept in
     # gtab/itab and recomputed only when (doses, weights) differ from the last curve's
@@ -743,6 +947,7 @@ def _fit_one(lx: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.floa
     best_rss = math.inf
     best_conv = False
     best_bound = False
+    best_face = 0
     total_iter = 0
     th = wv[10]
     ns = min(n_starts, nb)
@@ -764,18 +969,61 @@ def _fit_one(lx: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.floa
         for t in range(5):
             if not free_mask[t]:
                 th[t] = fixed[t]
-        # further starts look for a better basin; they get a quarter of the budget
-        budget = max_iter if s == 0 else max(max_iter // 4, 1)
-        r, cv, it, ab = _lm_curve(fam, five, th, lx, y, w, n, free, free_mask, lo, hi,
-                                  ylo, yhi, budget, ftol, max_b, margin, asym_margin, wm,
-                                  wv, offset)
+        # further starts look for a better basin with an eighth of the budget (more if
+        # they find one, below)
+        budget = max_iter if s == 0 else max(max_iter // 8, 1)
+        r, cv, it, ab, off = _lm_curve(fam, five, th, lx, y, w, n, free, free_mask, lo, hi,
+                                       ylo, yhi, budget, ftol, max_b, margin, asym_margin,
+                                       wm, wv, offset, runoff)
         total_iter += it
+        if off:
+            # run-off: go to the far end of the valley at once (the face of the box where
+            # the runaway asymptote, or log e, meets its bound); keep that point if it is a
+            # minimum on the box (RSS falls outwards), else let LM go on from where it was
+            face_id = _runoff_side(th, lx[0], lo, hi, yr) * (2 if th[3] > hi else 1)
+            if s > 0 and face_id == best_face:
+                continue  # same valley as the best fit so far: same face optimum
+            budget -= it
+            r_f, it_f, kkt = _face_jump(th, lx, y, w, n, lo, hi, ylo, yhi, min(budget, 40),
+                                        ftol, max_b, margin, asym_margin, wm, wv, offset)
+            total_iter += it_f
+            if kkt and r_f <= r:
+                for t in range(5):
+                    th[t] = wv[9, t]
+                r, cv, ab = r_f, True, True
+            else:
+                face_id = 0
+                r, cv, it, ab, _ = _lm_curve(fam, five, th, lx, y, w, n, free, free_mask, lo,
+                                             hi, ylo, yhi, max(budget - it_f, 1), ftol, max_b,
+                                             margin, asym_margin, wm, wv, offset, False)
+                total_iter += it
+        else:
+            face_id = 0
+        if s > 0 and not cv and r < best_rss * (1 - 1e-12):
+            # a better basin: LM goes on there with the rest of a first start's budget
+            r, cv, it, ab, _ = _lm_curve(fam, five, th, lx, y, w, n, free, free_mask, lo, hi,
+                                         ylo, yhi, max(max_iter - max_iter // 8, 1), ftol,
+                                         max_b, margin, asym_margin, wm, wv, offset, False)
+            total_iter += it
         if s == 0 or r < best_rss * (1 - 1e-12):
+            best_face = face_id
             best_rss = r
             for t in range(5):
                 th_out[t] = th[t]
             best_conv = cv
             best_bound = ab
+    if free_mask[0] and free_mask[3] and n >= 2:
+        # the infinitely steep limit: a step between two adjacent doses, whose best levels
+        # are the means on either side; LM only creeps towards it, so it is checked exactly
+        th = wv[10]
+        r = _best_step(fam, five, lx, y, w, n, offset, free_mask, fixed, bvals, symmetric_cd,
+                       max_b, th)
+        if r < best_rss * (1 - 1e-12):
+            best_rss = r
+            for t in range(5):
+                th_out[t] = th[t]
+            best_conv = True
+            best_bound = True
     ident = False
     if best_conv and not best_bound:
         mm = wm[3]

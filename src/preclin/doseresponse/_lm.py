@@ -207,6 +207,8 @@ class LMResult:
     converged: NDArray[np.bool_]
     iterations: NDArray[np.int64]
     at_bound: NDArray[np.bool_]
+    #: stopped on entering a run-off valley (``runoff_exit``; see :func:`runoff_side`)
+    exited: NDArray[np.bool_] | None = None
 
 
 def _asymptote_bounds(p: Packed) -> tuple[Array, Array]:
@@ -254,18 +256,25 @@ def levenberg_marquardt(
     theta0: Array,
     p: Packed,
     *,
-    max_iter: int = 200,
+    max_iter: int | NDArray[np.int64] = 200,
     ftol: float = 1e-12,
+    runoff_exit: bool = False,
 ) -> LMResult:
     """Minimise the weighted RSS of every curve from ``theta0`` (``(m, 5)``).
 
     Marquardt's scaling (damping proportional to ``diag(JᵀJ)``) with a per-curve damping
-    factor; a step is accepted only when it lowers the RSS. A curve is converged when an
+    factor updated by Nielsen's rule from the ratio ρ of the actual to the predicted RSS
+    decrease (accepted: λ·max(1/3, 1 − (2ρ − 1)³); rejected: λ·ν with ν doubling); a step
+    is accepted only when it lowers the RSS. A curve is converged when an
     accepted, nearly Gauss–Newton step lowers the RSS by less than ``ftol`` relative, when
     the relative step is below 1e-10, when the residuals are orthogonal to every Jacobian
     column (cosine below 1e-10), or when no step can lower the RSS any further (damping
     saturated), which happens only at a minimum or along a direction where the RSS keeps
     falling towards an asymptote (e.g. an infinitely steep curve).
+
+    ``max_iter`` may differ by curve (an array). With ``runoff_exit`` (LL.4 with every
+    parameter free) a curve stops, ``exited``, as soon
+    as an accepted step (from the third on) enters a run-off valley (:func:`runoff_side`).
     """
     theta = theta0.copy()
     m = theta.shape[0]
@@ -276,6 +285,9 @@ def levenberg_marquardt(
     theta = _clip(model, theta, lo, hi, ylo, yhi)
     rss = rss_of(model, theta, p)
     lam = np.full(m, 1e-3)
+    nu = np.full(m, 2.0)
+    exited = np.zeros(m, dtype=bool)
+    has_zero = np.any(np.isneginf(p.logx) & (p.w > 0), axis=1)
     converged = np.zeros(m, dtype=bool)
     iters = np.zeros(m, dtype=np.int64)
     active = np.arange(m)
@@ -284,7 +296,8 @@ def levenberg_marquardt(
     hist = np.tile(rss[:, None], (1, window))
     drifting = np.zeros(m, dtype=bool)
     yrange = (yhi - ylo) / (1 + 2 * ASYMPTOTE_MARGIN)
-    for it in range(max_iter):
+    limit = np.broadcast_to(np.asarray(max_iter, dtype=np.int64), (m,))
+    for it in range(int(limit.max()) if m else 0):
         if active.size == 0:
             break
         sub = Packed(p.logx[active], p.y[active], p.w[active], p.n[active])
@@ -303,6 +316,8 @@ def levenberg_marquardt(
             step = np.linalg.solve(a, jtr[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:
             step = np.stack([_safe_solve(a[i], jtr[i]) for i in range(a.shape[0])])
+        # predicted RSS decrease of the damped Gauss–Newton model: hᵀ(Jᵀr + λ D h)
+        pred = np.einsum("mp,mp->m", step, jtr + lam_a[:, None] * scale * step)
         new = th.copy()
         new[:, idx] = th[:, idx] + step
         new = _clip(model, new, lo[active], hi[active], ylo[active], yhi[active])
@@ -316,7 +331,13 @@ def levenberg_marquardt(
         rel_step = np.max(np.abs(new[:, idx] - th[:, idx]) / denom, axis=1)
         theta[active[accept]] = new[accept]
         rss[active[accept]] = new_rss[accept]
-        lam_new = np.where(accept, np.maximum(lam_a / 10.0, 1e-15), lam_a * 10.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rho = np.where(pred > 0, (old_rss - new_rss) / pred, 0.0)
+        q = 2.0 * rho - 1.0
+        nu_a = nu[active]
+        lam_new = np.where(accept, np.maximum(lam_a * np.maximum(1.0 / 3.0, 1.0 - q * q * q),
+                                              1e-15), lam_a * nu_a)
+        nu[active] = np.where(accept, 2.0, nu_a * 2.0)
         lam[active] = lam_new
         tiny = old_rss <= 1e-300  # exact fit
         # MINPACK-style tests: tiny relative RSS decrease on a near-Gauss-Newton step,
@@ -339,15 +360,44 @@ def levenberg_marquardt(
         oldest = hist[active, (slot + 1) % window]
         hist[active, slot] = cur
         heading_off = running_off(theta[active], lo[active], hi[active], yrange[active])
-        slow = np.where(it >= max_iter // 2, 1e-4, 1e-6)  # later on, accept a slower crawl
+        slow = np.where(it >= limit[active] // 2, 1e-4, 1e-6)  # later, accept a slower crawl
         stalled = (it >= window) & (oldest - cur <= slow * cur) & heading_off & ~(
             ftol_ok | xtol_ok | gtol_ok)
         drifting[active[stalled | bound]] = True
         done = ftol_ok | xtol_ok | gtol_ok | (lam_new > 1e16) | tiny | bound | stalled
         converged[active[done]] = True
+        if runoff_exit and it >= 2:
+            out = ~done & accept & (runoff_side(theta[active], has_zero[active], lo[active],
+                                                hi[active], yrange[active]) > 0)
+            exited[active[out]] = True
+            done = done | out
+        done = done | (it + 1 >= limit[active])  # budget spent (not converged)
         active = active[~done]
     return LMResult(theta=theta, rss=rss, converged=converged, iterations=iters,
-                    at_bound=_at_bound(model, theta, lo, hi, ylo, yhi) | drifting)
+                    at_bound=(_at_bound(model, theta, lo, hi, ylo, yhi) | drifting) & ~exited,
+                    exited=exited)
+
+
+def runoff_side(theta: Array, has_zero: NDArray[np.bool_], lo: Array, hi: Array,
+                yrange: Array) -> NDArray[np.int64]:
+    """Which asymptote of an LL.4 fit runs off to infinity with log e (1: c, 2: d, 0: none).
+
+    When log e lies beyond the tested doses by more than 0.3 slope units (``|b| (le − hi)``
+    or ``|b| (lo − le)``), with 0.05 <= |b| <= 8, and the asymptotes are more than 1.5 times
+    the response range apart, the curve over the doses is close to its limit
+    ``a + B exp(±b u)``, reached only as log e and the far asymptote go to infinity together:
+    LM crawls along that valley. A dose of 0 pins both asymptotes: such curves never run
+    off this way.
+    """
+    b, c, d, le = theta[:, 0], theta[:, 1], theta[:, 2], theta[:, 3]
+    ab = np.abs(b)
+    ok = ~has_zero & (ab >= 0.05) & (ab <= 8.0) & (np.abs(d - c) > 1.5 * yrange)
+    up = ok & (le > hi) & (ab * (le - hi) >= 0.3)
+    down = ok & ~up & (le < lo) & (ab * (lo - le) >= 0.3)
+    side = np.zeros(theta.shape[0], dtype=np.int64)
+    side[up] = np.where(b[up] > 0, 1, 2)
+    side[down] = np.where(b[down] > 0, 2, 1)
+    return side
 
 
 def running_off(theta: Array, lo: Array, hi: Array, yrange: Array) -> NDArray[np.bool_]:
@@ -394,3 +444,111 @@ def rss_hessian(model: Model, theta: Array, p: Packed) -> tuple[Array, Array]:
         second[:, j, :] = np.einsum("mn,mnq->mq", r, djac)
     second = 0.5 * (second + np.swapaxes(second, 1, 2))
     return jtj - second, jtj
+
+
+def _subset(p: Packed, rows: NDArray[np.integer]) -> Packed:
+    return Packed(p.logx[rows], p.y[rows], p.w[rows], p.n[rows])
+
+
+def face_jump(model: Model, theta: Array, p: Packed,
+              budget: NDArray[np.int64]) -> tuple[Array, Array, NDArray[np.int64],
+                                                  NDArray[np.bool_]]:
+    """Best LL.4 fit on the far face of the box along each curve's run-off valley.
+
+    Over the doses an LL.4 curve with log e beyond them is ``a + (r − a) exp(−|b| |u − le|)``
+    nearly (``a`` the asymptote the data pin, ``r`` the runaway one, :func:`runoff_side`);
+    moving log e out by ``log(ratio) / |b|`` while ``r − a`` grows by ``ratio`` keeps that
+    curve. The runaway asymptote is moved to its bound that way (or log e to its bound, if
+    that comes first) and LM fits the other three parameters there (at most ``budget``
+    iterations per curve).
+
+    Returns
+    -------
+    The face points, their RSS, the iterations used and whether each is a minimum on the
+    box (the RSS falls as the parameter at its bound moves outwards).
+    """
+    m = theta.shape[0]
+    rows = np.arange(m)
+    lo, hi = dose_range(p)
+    ylo, yhi = _asymptote_bounds(p)
+    yrange = (yhi - ylo) / (1 + 2 * ASYMPTOTE_MARGIN)
+    has_zero = np.any(np.isneginf(p.logx) & (p.w > 0), axis=1)
+    j = runoff_side(theta, has_zero, lo, hi, yrange)
+    o = 3 - j
+    ab = np.abs(theta[:, 0])
+    a, r, le = theta[rows, o], theta[rows, j], theta[:, 3]
+    up = le > hi
+    target = np.where(r < a, ylo, yhi)
+    shift = np.log((target - a) / (r - a)) / ab
+    le_bound = np.where(up, hi + LOG_E_MARGIN, lo - LOG_E_MARGIN)
+    le_new = np.where(up, le + shift, le - shift)
+    hit = np.where(up, le_new >= le_bound, le_new <= le_bound)
+    out = theta.copy()
+    out[rows, j] = np.where(hit, a + (r - a) * np.exp(ab * np.abs(le_bound - le)), target)
+    out[:, 3] = np.where(hit, le_bound, le_new)
+    at = np.where(hit, 3, j)
+    outward = np.where(hit, np.where(up, 1.0, -1.0), np.where(target == yhi, 1.0, -1.0))
+    rss = np.full(m, np.inf)
+    iters = np.zeros(m, dtype=np.int64)
+    for name, sel in (("e", hit), ("c", ~hit & (j == 1)), ("d", ~hit & (j == 2))):
+        idx = np.nonzero(sel)[0]
+        if idx.size:
+            face = model.with_fixed({name: 1.0})
+            res = levenberg_marquardt(face, out[idx], _subset(p, idx), max_iter=budget[idx])
+            out[idx], rss[idx], iters[idx] = res.theta, res.rss, res.iterations
+    yhat, jac = model.jacobian(out, p.logx)
+    jtr = np.einsum("mnp,mn->mp", jac, np.where(p.w > 0, p.y - yhat, 0.0) * p.w)
+    return out, rss, iters, jtr[rows, at] * outward > 0
+
+
+def best_step(model: Model, p: Packed) -> tuple[Array, Array]:
+    """Best step function among the model's limits as |b| → ∞, per curve (RSS, theta).
+
+    A step between two adjacent distinct doses puts log e midway (1/2 below the lowest
+    positive dose when the lower one is 0) with ``|b| = MAX_ABS_B``, so every point lies on
+    one asymptote; a free asymptote is the weighted mean of its side. Both signs of b are
+    tried when the grid has them; ``c <= d`` unless the model allows either order.
+    """
+    m, n = p.y.shape
+    rows = np.arange(m)
+    bvals, symmetric_cd = grid_slopes(model)
+    fixed = np.array([model.fixed.get(name, np.nan) for name in ("b", "c", "d")])
+    f0 = float(model.fixed.get("f", 1.0))
+    key = np.where(p.w > 0, p.logx, np.inf)
+    order = np.argsort(key, axis=1, kind="stable")
+    lx = np.take_along_axis(key, order, axis=1)
+    w = np.take_along_axis(p.w, order, axis=1)
+    y = np.take_along_axis(np.where(p.w > 0, p.y, 0.0), order, axis=1)
+    lw, ly, lyy = np.cumsum(w, axis=1), np.cumsum(w * y, axis=1), np.cumsum(w * y * y, axis=1)
+    tw, ty, tyy = lw[:, -1:], ly[:, -1:], lyy[:, -1:]
+    # split after sorted point i (left: 0..i) where the next point is another dose
+    valid = (lx[:, :-1] < lx[:, 1:]) & np.isfinite(lx[:, 1:])
+    lw, ly, lyy = lw[:, :-1], ly[:, :-1], lyy[:, :-1]
+    rw, ry, ryy = tw - lw, ty - ly, tyy - lyy
+    mid = np.where(np.isneginf(lx[:, :-1]), lx[:, 1:] - 0.5, 0.5 * (lx[:, :-1] + lx[:, 1:]))
+    best = np.full(m, np.inf)
+    theta = np.full((m, 5), np.nan)
+    for sgn in (1.0, -1.0):
+        if not np.any(bvals * sgn > 0):
+            continue
+        g_left = float(model.g(np.array(-np.inf * sgn), f0))
+        p_left = 2 if g_left > 0.5 else 1
+        p_right = 3 - p_left
+        with np.errstate(invalid="ignore", divide="ignore"):
+            v_left = ly / lw if np.isnan(fixed[p_left]) else np.full_like(ly, fixed[p_left])
+            v_right = ry / rw if np.isnan(fixed[p_right]) else np.full_like(ry, fixed[p_right])
+        c = v_left if p_left == 1 else v_right
+        d = v_right if p_left == 1 else v_left
+        ok = valid & (lw > 0) & (rw > 0)
+        if not symmetric_cd:
+            ok &= c <= d
+        rss = (lyy - 2 * v_left * ly + v_left * v_left * lw
+               + ryy - 2 * v_right * ry + v_right * v_right * rw)
+        rss = np.where(ok, np.maximum(rss, 0.0), np.inf)
+        i = np.argmin(rss, axis=1)
+        r = rss[rows, i]
+        better = r < best
+        best = np.where(better, r, best)
+        theta[better] = np.stack([np.full(m, sgn * MAX_ABS_B), c[rows, i], d[rows, i],
+                                  mid[rows, i], np.full(m, f0)], axis=1)[better]
+    return best, theta

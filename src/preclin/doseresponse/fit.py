@@ -653,41 +653,94 @@ def _text_column(idx: NDArray[np.integer],
 def _numpy_engine(mdl: Model, sub: _lm.Packed, n_starts: int) -> tuple[
         Array, Array, NDArray[np.bool_], NDArray[np.int64], NDArray[np.bool_], Array,
         NDArray[np.bool_]]:
-    """The numpy reference engine: batched grid starts + LM + Hessian (see :mod:`._lm`)."""
-    starts = _lm.grid_starts(mdl, sub, n_best=n_starts)
-    best: _lm.LMResult | None = None
-    for s in range(starts.shape[0]):
-        # as the compiled engine: further starts get a quarter of the iteration budget
-        res = _lm.levenberg_marquardt(mdl, starts[s], sub, max_iter=200 if s == 0 else 50)
-        if best is None:
-            best = res
-            continue
-        # as the compiled engine: further starts only for curves whose best fit so far is
-        # not a clean interior optimum (steep, run off, or not converged)
-        clean = best.converged & ~best.at_bound & (np.abs(best.theta[:, 0]) <= 8.0)
-        better = (res.rss < best.rss * (1 - 1e-12)) & ~clean
-        best = _lm.LMResult(
-            theta=np.where(better[:, None], res.theta, best.theta),
-            rss=np.where(better, res.rss, best.rss),
-            converged=np.where(better, res.converged, best.converged),
-            iterations=best.iterations + np.where(clean, 0, res.iterations),
-            at_bound=np.where(better, res.at_bound, best.at_bound),
-        )
-    assert best is not None
-    k = mdl.n_free
+    """The numpy reference engine: batched grid starts + LM + Hessian (see :mod:`._lm`),
+    step for step the algorithm of the compiled engine (``_kernel._fit_one``)."""
+    max_iter, extra = 200, 200 // 8
     m = sub.y.shape[0]
+    starts = _lm.grid_starts(mdl, sub, n_best=n_starts)
+    runoff = mdl.family == "ll" and not mdl.five and not mdl.fixed
+    lo, hi = _lm.dose_range(sub)
+    ylo, yhi = _lm._asymptote_bounds(sub)
+    yrange = (yhi - ylo) / (1 + 2 * _lm.ASYMPTOTE_MARGIN)
+    has_zero = np.any(np.isneginf(sub.logx) & (sub.w > 0), axis=1)
+    theta = np.full((m, 5), np.nan)
+    rss = np.full(m, np.inf)
+    conv = np.zeros(m, dtype=bool)
+    bound = np.zeros(m, dtype=bool)
+    face = np.zeros(m, dtype=np.int64)
+    iters = np.zeros(m, dtype=np.int64)
+    for s in range(starts.shape[0]):
+        # further starts only for curves whose best fit so far is not a clean interior
+        # optimum (steep, run off, or not converged), with an eighth of the budget
+        todo = (np.arange(m) if s == 0 else
+                np.nonzero(~(conv & ~bound & (np.abs(theta[:, 0]) <= 8.0)))[0])
+        if todo.size == 0:
+            break
+        p = _lm._subset(sub, todo)
+        budget = max_iter if s == 0 else extra
+        res = _lm.levenberg_marquardt(mdl, starts[s][todo], p, max_iter=budget,
+                                      runoff_exit=runoff)
+        th, r, cv, ab, it = res.theta, res.rss, res.converged, res.at_bound, res.iterations
+        fid = np.zeros(todo.size, dtype=np.int64)
+        skip = np.zeros(todo.size, dtype=bool)
+        if res.exited is not None and res.exited.any():
+            # run-off: the far face of the box at once; kept if it is a minimum there,
+            # else LM goes on from where it stopped (as the compiled engine)
+            ex = np.nonzero(res.exited)[0]
+            side = _lm.runoff_side(th[ex], has_zero[todo[ex]], lo[todo[ex]], hi[todo[ex]],
+                                   yrange[todo[ex]])
+            f_ex = side * np.where(th[ex, 3] > hi[todo[ex]], 2, 1)
+            if s > 0:  # same valley as the best fit so far: same face optimum
+                same = f_ex == face[todo[ex]]
+                skip[ex[same]] = True
+                ex, f_ex = ex[~same], f_ex[~same]
+            left = budget - it[ex]
+            th_f, r_f, it_f, kkt = _lm.face_jump(mdl, th[ex], _lm._subset(p, ex),
+                                                 np.minimum(left, 40))
+            it[ex] += it_f
+            adopt = kkt & (r_f <= r[ex])
+            took = ex[adopt]
+            th[took], r[took], cv[took], ab[took] = th_f[adopt], r_f[adopt], True, True
+            fid[took] = f_ex[adopt]
+            rest = ex[~adopt]
+            if rest.size:
+                more = _lm.levenberg_marquardt(
+                    mdl, th[rest], _lm._subset(p, rest),
+                    max_iter=np.maximum(left[~adopt] - it_f[~adopt], 1))
+                th[rest], r[rest], cv[rest] = more.theta, more.rss, more.converged
+                ab[rest] = more.at_bound
+                it[rest] += more.iterations
+        if s > 0:
+            # a better basin: LM goes on there with the rest of a first start's budget
+            go = np.nonzero(~skip & ~cv & (r < rss[todo] * (1 - 1e-12)))[0]
+            if go.size:
+                more = _lm.levenberg_marquardt(mdl, th[go], _lm._subset(p, go),
+                                               max_iter=max(max_iter - extra, 1))
+                th[go], r[go], cv[go], ab[go] = (more.theta, more.rss, more.converged,
+                                                 more.at_bound)
+                it[go] += more.iterations
+        iters[todo] += it
+        upd = ~skip & ((s == 0) | (r < rss[todo] * (1 - 1e-12)))
+        dst = todo[upd]
+        theta[dst], rss[dst], conv[dst], bound[dst] = th[upd], r[upd], cv[upd], ab[upd]
+        face[dst] = fid[upd]
+    if "b" not in mdl.fixed and "e" not in mdl.fixed:
+        # the infinitely steep limit, checked exactly (LM only creeps towards it)
+        r_step, th_step = _lm.best_step(mdl, sub)
+        step = r_step < rss * (1 - 1e-12)
+        theta[step], rss[step], conv[step], bound[step] = th_step[step], r_step[step], True, True
+    k = mdl.n_free
     minv = np.full((m, k, k), np.nan)
     ident = np.zeros(m, dtype=bool)
-    idx = np.nonzero(best.converged & ~best.at_bound)[0]
+    idx = np.nonzero(conv & ~bound)[0]
     if idx.size:
-        part = _lm.Packed(sub.logx[idx], sub.y[idx], sub.w[idx], sub.n[idx])
-        hess, _ = _lm.rss_hessian(mdl, best.theta[idx], part)
+        hess, _ = _lm.rss_hessian(mdl, theta[idx], _lm._subset(sub, idx))
         for j, ci in enumerate(idx):
             v = _inverse_pd(hess[j])
             if v is not None:
                 minv[ci] = v
                 ident[ci] = True
-    return best.theta, best.rss, best.converged, best.iterations, best.at_bound, minv, ident
+    return theta, rss, conv, iters, bound, minv, ident
 
 
 def _message(status: str, p_effect: float, alpha: float, drift: bool, at_bound: bool) -> str:
