@@ -235,6 +235,19 @@ def _runoff_side(th: NDArray[np.float64], lx0: float, lo: float, hi: float,
 _FAST = {"reassoc", "contract"}
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _put_sym4(m: NDArray[np.float64], a00: float, a10: float, a11: float, a20: float,
+              a21: float, a22: float, a30: float, a31: float, a32: float, a33: float) -> None:
+    """Fill a symmetric 4×4 matrix from its lower triangle."""
+    m[0, 0], m[1, 1], m[2, 2], m[3, 3] = a00, a11, a22, a33
+    m[1, 0] = m[0, 1] = a10
+    m[2, 0] = m[0, 2] = a20
+    m[2, 1] = m[1, 2] = a21
+    m[3, 0] = m[0, 3] = a30
+    m[3, 1] = m[1, 3] = a31
+    m[3, 2] = m[2, 3] = a32
+
+
 @njit(cache=True, inline="always", error_model="numpy", fastmath=_FAST)
 def _eval_ll4(th: NDArray[np.float64], lx: NDArray[np.float64], y: NDArray[np.float64],
               w: NDArray[np.float64], n: int, jtj: NDArray[np.float64],
@@ -274,13 +287,7 @@ def _eval_ll4(th: NDArray[np.float64], lx: NDArray[np.float64], y: NDArray[np.fl
         a32 += p3 * j2
         a33 += p3 * j3
     jtr[0], jtr[1], jtr[2], jtr[3] = t0, t1, t2, t3
-    jtj[0, 0], jtj[1, 1], jtj[2, 2], jtj[3, 3] = a00, a11, a22, a33
-    jtj[1, 0] = jtj[0, 1] = a10
-    jtj[2, 0] = jtj[0, 2] = a20
-    jtj[2, 1] = jtj[1, 2] = a21
-    jtj[3, 0] = jtj[0, 3] = a30
-    jtj[3, 1] = jtj[1, 3] = a31
-    jtj[3, 2] = jtj[2, 3] = a32
+    _put_sym4(jtj, a00, a10, a11, a20, a21, a22, a30, a31, a32, a33)
     diag[0], diag[1], diag[2], diag[3] = a00, a11, a22, a33
     return rss, max(a00, a11, a22, a33, 0.0)
 
@@ -561,13 +568,7 @@ def _half_hessian_ll4(th: NDArray[np.float64], lx: NDArray[np.float64],
         a31 += wi * j3 * j1 - wr * b * dg
         a32 += wi * j3 * j2 + wr * b * dg
         a33 += wi * j3 * j3 - wr * amp * d2 * b * b
-    m[0, 0], m[1, 1], m[2, 2], m[3, 3] = a00, a11, a22, a33
-    m[1, 0] = m[0, 1] = a10
-    m[2, 0] = m[0, 2] = a20
-    m[2, 1] = m[1, 2] = a21
-    m[3, 0] = m[0, 3] = a30
-    m[3, 1] = m[1, 3] = a31
-    m[3, 2] = m[2, 3] = a32
+    _put_sym4(m, a00, a10, a11, a20, a21, a22, a30, a31, a32, a33)
 
 
 @njit(cache=True, error_model="numpy")
