@@ -423,7 +423,7 @@ def _lm_curve(fam: int, five: bool, th: NDArray[np.float64], lx: NDArray[np.floa
             for j in range(5):
                 th[j] = new[j]
             rss = new_rss
-            rho = (old_rss - new_rss) / pred if pred > 0 else 0.0
+            rho = min((old_rss - new_rss) / pred, 1.0) if pred > 0 else 0.0  # ρ ≥ 1: 1/3
             r3 = 2.0 * rho - 1.0
             lam = max(lam * max(1.0 / 3.0, 1.0 - r3 * r3 * r3), 1e-15)
             nu = 2.0

@@ -332,7 +332,8 @@ def levenberg_marquardt(
         theta[active[accept]] = new[accept]
         rss[active[accept]] = new_rss[accept]
         with np.errstate(invalid="ignore", divide="ignore"):
-            rho = np.where(pred > 0, (old_rss - new_rss) / pred, 0.0)
+            # ρ >= 1 gives the same factor (1/3): capped, so that the cube cannot overflow
+            rho = np.minimum(np.where(pred > 0, (old_rss - new_rss) / pred, 0.0), 1.0)
         q = 2.0 * rho - 1.0
         nu_a = nu[active]
         lam_new = np.where(accept, np.maximum(lam_a * np.maximum(1.0 / 3.0, 1.0 - q * q * q),
