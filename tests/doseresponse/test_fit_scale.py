@@ -120,20 +120,41 @@ def test_curve_keys_of_categoricals_follow_first_appearance() -> None:
             df.drop_duplicates(by)["k"].astype(object).where(lambda s: s.notna(), None))
 
 
-def test_parquet_keys_read_as_categoricals_give_the_same_fits(tmp_path) -> None:
-    from preclin.tables import read_table
+def test_curve_keys_of_arrow_dictionaries_unify_the_chunks() -> None:
+    """Chunks with different dictionaries (row groups of a Parquet file) are one key space."""
+    chunks = pa.chunked_array([pa.array(["a", "b", "a"]).dictionary_encode(),
+                               pa.array(["c", "a", None]).dictionary_encode(),
+                               pa.array([None, "b"]).dictionary_encode()])
+    df = pd.DataFrame({"k": pd.Series(pd.arrays.ArrowExtensionArray(chunks)),
+                       "j": [1, 1, 2, 2, 1, 1, 2, 1]})
+    for by in (["k"], ["k", "j"]):
+        codes, keys = curve_keys(df, by)
+        ref = df.groupby(by, sort=False, dropna=False, observed=True).ngroup().to_numpy()
+        np.testing.assert_array_equal(codes, ref)
+    codes, keys = curve_keys(df, ["k"])
+    assert list(keys["k"].astype(object).where(keys["k"].notna(), None)) == ["a", "b", "c", None]
+
+
+def test_parquet_keys_read_as_dictionaries_give_the_same_fits(tmp_path) -> None:
+    from preclin.tables import read_table, write_table
 
     curves = simulate_curves(12, seed=4)[["curve", "dose", "response"]]
     path = tmp_path / "curves.parquet"
-    curves.to_parquet(path)
-    cat = read_table(path, categorical=["curve", "dose", "absent"])
-    assert isinstance(cat["curve"].dtype, pd.CategoricalDtype)
-    assert cat["dose"].dtype == np.float64  # not text: read as is
+    curves.to_parquet(path, row_group_size=50)  # several row groups, several dictionaries
+    enc = read_table(path, categorical=["curve", "dose", "absent"])
+    assert str(enc["curve"].dtype).startswith("dictionary<")
+    assert enc["dose"].dtype == np.float64  # not text: read as is
+    assert list(enc.columns) == ["curve", "dose", "response"]
     a = dr.fit(curves, dose="dose", response="response", by="curve").table
-    b = dr.fit(cat, dose="dose", response="response", by="curve").table
+    res = dr.fit(enc, dose="dose", response="response", by="curve")
+    b = res.table
     assert list(b["curve"].astype(str)) == list(a["curve"])
     num = a.select_dtypes("number").columns
     np.testing.assert_array_equal(b[num].to_numpy(float), a[num].to_numpy(float))
+    # written tables read back with pandas (Arrow dictionaries are written as categoricals)
+    for frame, name in ((b, "fits.parquet"), (res.points, "points.parquet")):
+        back = pd.read_parquet(write_table(frame, tmp_path / name))
+        assert list(back["curve"].astype(str)) == list(frame["curve"].astype(str))
 
 
 def test_f_tail_and_t_quantile_match_scipy() -> None:

@@ -135,22 +135,25 @@ def _factorize(col: pd.Series) -> tuple[NDArray[np.integer], int]:
 
     Arrow-backed columns (pandas' default strings) are dictionary-encoded by Arrow itself:
     twice as fast as :func:`pandas.factorize` and without its int64 intermediates.
+    Categoricals and Arrow dictionary columns use their codes (Arrow's per-chunk
+    dictionaries unified first), renumbered in order of first appearance.
     """
     if isinstance(col.dtype, pd.CategoricalDtype):
-        # the category codes, renumbered in order of first appearance (missing: own code)
-        cat = np.asarray(col.cat.codes.to_numpy(), dtype=np.int32) + 1
-        first = _kernel.first_rows(cat, len(col.cat.categories) + 1)
-        present = np.flatnonzero(first >= 0)
-        by_first = present[np.argsort(first[present], kind="stable")]
-        rank = np.full(len(first), -1, dtype=np.int32)
-        rank[by_first] = np.arange(by_first.size, dtype=np.int32)
-        return rank[cat], int(by_first.size)
+        cat = np.asarray(col.cat.codes.to_numpy(), dtype=np.int32)
+        return _first_appearance(cat, len(col.cat.categories))
     arr = col.array
     chunked = getattr(arr, "_pa_array", None)
     if chunked is not None and len(chunked):
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        if pa.types.is_dictionary(chunked.type):
+            # chunks may carry different dictionaries: unify them, then take the indices
+            uni = chunked.unify_dictionaries()
+            parts = [pc.fill_null(ch.indices, -1).to_numpy(zero_copy_only=False)
+                     for ch in uni.chunks]
+            cat = np.concatenate(parts).astype(np.int32, copy=False)
+            return _first_appearance(cat, len(uni.chunks[0].dictionary))
         enc = pc.dictionary_encode(chunked, null_encoding="encode")
         if isinstance(enc, pa.ChunkedArray):
             # one memo table for all chunks: the indices are global, the last chunk's
@@ -161,6 +164,18 @@ def _factorize(col: pd.Series) -> tuple[NDArray[np.integer], int]:
         return enc.indices.to_numpy(zero_copy_only=False), len(enc.dictionary)
     codes, uniq = pd.factorize(col, sort=False, use_na_sentinel=False)
     return codes, len(uniq)
+
+
+def _first_appearance(cat: NDArray[np.int32], n_values: int) -> tuple[NDArray[np.int32], int]:
+    """Category codes (-1 missing) renumbered in order of first appearance, missing values
+    a code of their own; and the number of codes used."""
+    cat = cat + 1
+    first = _kernel.first_rows(cat, n_values + 1)
+    present = np.flatnonzero(first >= 0)
+    by_first = present[np.argsort(first[present], kind="stable")]
+    rank = np.full(len(first), -1, dtype=np.int32)
+    rank[by_first] = np.arange(by_first.size, dtype=np.int32)
+    return rank[cat], int(by_first.size)
 
 
 def curve_keys(df: pd.DataFrame,
