@@ -107,12 +107,18 @@ def _read_parquet(p: Path, categorical: Sequence[str]) -> pd.DataFrame:
         or pa.types.is_large_string(schema.field(c).type))]
     with pq.ParquetFile(p, read_dictionary=text or None) as f:
         table = f.read()
+    if not text:
+        return table.to_pandas(self_destruct=True, split_blocks=True)
     # the dictionary columns stay in Arrow (pandas ArrowDtype): converting them to
     # categoricals would unify the row groups' dictionaries into Python strings
+    names = table.column_names
     keep = {c: pd.Series(pd.arrays.ArrowExtensionArray(table.column(c)), name=c)
             for c in text}
-    df = table.drop_columns(text).to_pandas(self_destruct=True, split_blocks=True)
-    order = [c for c in table.column_names if c in keep or c in df.columns]
+    rest = table.drop_columns(text)
+    del table  # nothing may touch the columns self_destruct releases
+    df = rest.to_pandas(self_destruct=True, split_blocks=True)
+    del rest
+    order = [c for c in names if c in keep or c in df.columns]
     for c in sorted(keep, key=order.index):
         df.insert(order.index(c), c, keep[c])
     return df

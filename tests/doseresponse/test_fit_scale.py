@@ -141,6 +141,8 @@ def test_parquet_keys_read_as_dictionaries_give_the_same_fits(tmp_path) -> None:
     curves = simulate_curves(12, seed=4)[["curve", "dose", "response"]]
     path = tmp_path / "curves.parquet"
     curves.to_parquet(path, row_group_size=50)  # several row groups, several dictionaries
+    plain = read_table(path)  # no key columns named: as pandas reads it
+    pd.testing.assert_frame_equal(plain, pd.read_parquet(path))
     enc = read_table(path, categorical=["curve", "dose", "absent"])
     assert str(enc["curve"].dtype).startswith("dictionary<")
     assert enc["dose"].dtype == np.float64  # not text: read as is
