@@ -19,7 +19,8 @@ from numpy.typing import NDArray
 from . import _lm
 from .models import PARAM_NAMES, Model
 
-__all__ = ["fit_long", "group_rows", "first_rows", "distinct_and_pure_error", "row_sums",
+__all__ = ["fit_long", "group_rows", "first_rows", "rank_by_first", "distinct_and_pure_error",
+           "row_sums",
            "response", "areas"]
 
 Array = NDArray[np.float64]
@@ -1309,6 +1310,27 @@ def _codes(codes: NDArray[np.integer]) -> NDArray[np.integer]:
     """Curve codes as int32 (int64 beyond 2³¹ curves, compiled on demand)."""
     small = codes.size == 0 or int(codes.max()) < 2**31 - 1
     return np.ascontiguousarray(codes, dtype=np.int32 if small else np.int64)
+
+
+@njit(cache=True)
+def _rank_by_first(cat: NDArray[np.int32], n_values: int, out: NDArray[np.int32]) -> int:
+    rank = np.full(n_values + 1, -1, dtype=np.int32)
+    used = 0
+    for r in range(cat.shape[0]):
+        v = cat[r] + 1
+        if rank[v] < 0:
+            rank[v] = used
+            used += 1
+        out[r] = rank[v]
+    return used
+
+
+def rank_by_first(cat: NDArray[np.integer], n_values: int) -> tuple[NDArray[np.int32], int]:
+    """Category codes (0 .. n_values − 1, −1 missing) renumbered in order of first
+    appearance, missing values a code of their own; and the number of codes used."""
+    cat32 = np.ascontiguousarray(cat, dtype=np.int32)
+    out = np.empty(cat32.shape[0], dtype=np.int32)
+    return out, int(_rank_by_first(cat32, int(n_values), out))
 
 
 def first_rows(codes: NDArray[np.integer], n_curves: int) -> NDArray[np.int64]:

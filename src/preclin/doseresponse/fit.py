@@ -139,8 +139,8 @@ def _factorize(col: pd.Series) -> tuple[NDArray[np.integer], int]:
     dictionaries unified first), renumbered in order of first appearance.
     """
     if isinstance(col.dtype, pd.CategoricalDtype):
-        cat = np.asarray(col.cat.codes.to_numpy(), dtype=np.int32)
-        return _first_appearance(cat, len(col.cat.categories))
+        cat = col.cat.codes.to_numpy()
+        return _kernel.rank_by_first(cat, len(col.cat.categories))
     arr = col.array
     chunked = getattr(arr, "_pa_array", None)
     if chunked is not None and len(chunked):
@@ -150,10 +150,10 @@ def _factorize(col: pd.Series) -> tuple[NDArray[np.integer], int]:
         if pa.types.is_dictionary(chunked.type):
             # chunks may carry different dictionaries: unify them, then take the indices
             uni = chunked.unify_dictionaries()
-            parts = [pc.fill_null(ch.indices, -1).to_numpy(zero_copy_only=False)
-                     for ch in uni.chunks]
-            cat = np.concatenate(parts).astype(np.int32, copy=False)
-            return _first_appearance(cat, len(uni.chunks[0].dictionary))
+            parts = [(pc.fill_null(ch.indices, -1) if ch.null_count else ch.indices)
+                     .to_numpy(zero_copy_only=False) for ch in uni.chunks]
+            cat = np.concatenate(parts) if len(parts) > 1 else parts[0]
+            return _kernel.rank_by_first(cat, len(uni.chunks[0].dictionary))
         enc = pc.dictionary_encode(chunked, null_encoding="encode")
         if isinstance(enc, pa.ChunkedArray):
             # one memo table for all chunks: the indices are global, the last chunk's
@@ -164,18 +164,6 @@ def _factorize(col: pd.Series) -> tuple[NDArray[np.integer], int]:
         return enc.indices.to_numpy(zero_copy_only=False), len(enc.dictionary)
     codes, uniq = pd.factorize(col, sort=False, use_na_sentinel=False)
     return codes, len(uniq)
-
-
-def _first_appearance(cat: NDArray[np.int32], n_values: int) -> tuple[NDArray[np.int32], int]:
-    """Category codes (-1 missing) renumbered in order of first appearance, missing values
-    a code of their own; and the number of codes used."""
-    cat = cat + 1
-    first = _kernel.first_rows(cat, n_values + 1)
-    present = np.flatnonzero(first >= 0)
-    by_first = present[np.argsort(first[present], kind="stable")]
-    rank = np.full(len(first), -1, dtype=np.int32)
-    rank[by_first] = np.arange(by_first.size, dtype=np.int32)
-    return rank[cat], int(by_first.size)
 
 
 def curve_keys(df: pd.DataFrame,
