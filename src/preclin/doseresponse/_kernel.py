@@ -787,21 +787,19 @@ def _best_step(fam: int, five: bool, lx: NDArray[np.float64], y: NDArray[np.floa
             continue
         # g left of the step (1 for log-logistic b > 0: the left level is d)
         g_left = _g(fam, five, -math.inf if sgn > 0 else math.inf, fixed[4])[0]
+        p_left = 2 if g_left > 0.5 else 1  # the level left of the step: c (1) or d (2)
+        p_right = 3 - p_left
         lw = ly = lyy = 0.0
         for j in range(1, n):
             lw += w[j - 1]
             ly += w[j - 1] * y[j - 1]
             lyy += w[j - 1] * y[j - 1] * y[j - 1]
-            if not lx[j - 1] < lx[j]:
-                continue
             rw, ry, ryy = tw - lw, ty - ly, tyy - lyy
-            # the level on each side: c or d, free (mean) or fixed
-            p_left = 2 if g_left > 0.5 else 1
-            p_right = 3 - p_left
+            if not (lx[j - 1] < lx[j] and lw > 0 and rw > 0):
+                continue
+            # each level free (the mean of its side) or fixed
             v_left = ly / lw if free_mask[p_left] else fixed[p_left]
             v_right = ry / rw if free_mask[p_right] else fixed[p_right]
-            if not (lw > 0 and rw > 0):
-                continue
             c = v_left if p_left == 1 else v_right
             d = v_right if p_left == 1 else v_left
             if not symmetric_cd and c > d:
