@@ -146,8 +146,10 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     elif suf in (".parquet", ".pq"):
         # Arrow dictionary columns (from read_table(categorical=...)) as categoricals:
         # pandas cannot read back the metadata it writes for them
+        import pyarrow as pa
+
         arrow_dict = [c for c in df.columns if isinstance(df[c].dtype, pd.ArrowDtype)
-                      and str(df[c].dtype).startswith("dictionary<")]
+                      and pa.types.is_dictionary(df[c].dtype.pyarrow_dtype)]
         if arrow_dict:
             df = df.assign(**{str(c): df[c].astype("category").cat.remove_unused_categories()
                               for c in arrow_dict})

@@ -706,27 +706,26 @@ def _grid_table(fam: int, five: bool, lx: NDArray[np.float64], w: NDArray[np.flo
 
 
 @njit(cache=True, error_model="numpy")
-def _face_jump(th: NDArray[np.float64], lx: NDArray[np.float64], y: NDArray[np.float64],
-               w: NDArray[np.float64], n: int, lo: float, hi: float, ylo: float, yhi: float,
-               budget: int, ftol: float, max_b: float, margin: float, asym_margin: float,
+def _face_jump(th: NDArray[np.float64], j: int, lx: NDArray[np.float64],
+               y: NDArray[np.float64], w: NDArray[np.float64], n: int, lo: float, hi: float,
+               ylo: float, yhi: float, budget: int, ftol: float, max_b: float, margin: float,
+               asym_margin: float,
                wm: NDArray[np.float64], wv: NDArray[np.float64],
                offset: float) -> tuple[float, int, bool]:
     """Best LL.4 fit on the far face of the box along a run-off valley (:func:`_runoff_side`).
 
     Over the doses an LL.4 curve with log e beyond them is ``a + (r − a) exp(−|b| |u − le|)``
-    nearly (``a`` the asymptote the data pin, ``r`` the runaway one); moving log e out by
-    ``log(ratio) / |b|`` while ``r − a`` grows by ``ratio`` keeps that curve. The runaway
+    nearly (``a`` the asymptote the data pin, ``r`` the runaway one, index ``j`` (1: c,
+    2: d) from :func:`_runoff_side`); moving log e out by ``log(ratio) / |b|`` while
+    ``r − a`` grows by ``ratio`` keeps that curve. The runaway
     asymptote is moved to its bound that way (or log e to its bound, if that comes first),
     and LM fits the other three parameters there. The point goes to ``wv[9, :5]``; returns
     its full RSS, the iterations used and whether it is a minimum on the box (the RSS falls
     as the parameter at its bound moves outwards).
     """
-    j = _runoff_side(th, lx[0], lo, hi, (yhi - ylo) / (1 + 2 * asym_margin))
     thf = wv[9]
     for t in range(5):
         thf[t] = th[t]
-    if j == 0:
-        return math.inf, 0, False
     o = 3 - j
     ab = abs(th[0])
     a, r = th[o], th[j]
@@ -980,12 +979,14 @@ def _fit_one(lx: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.floa
             # run-off: go to the far end of the valley at once (the face of the box where
             # the runaway asymptote, or log e, meets its bound); keep that point if it is a
             # minimum on the box (RSS falls outwards), else let LM go on from where it was
-            face_id = _runoff_side(th, lx[0], lo, hi, yr) * (2 if th[3] > hi else 1)
+            side = _runoff_side(th, lx[0], lo, hi, yr)
+            face_id = side * (2 if th[3] > hi else 1)
             if s > 0 and face_id == best_face:
                 continue  # same valley as the best fit so far: same face optimum
             budget -= it
-            r_f, it_f, kkt = _face_jump(th, lx, y, w, n, lo, hi, ylo, yhi, min(budget, 40),
-                                        ftol, max_b, margin, asym_margin, wm, wv, offset)
+            r_f, it_f, kkt = _face_jump(th, side, lx, y, w, n, lo, hi, ylo, yhi,
+                                        min(budget, 40), ftol, max_b, margin, asym_margin,
+                                        wm, wv, offset)
             total_iter += it_f
             if kkt and r_f <= r:
                 for t in range(5):

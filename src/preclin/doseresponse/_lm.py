@@ -287,7 +287,7 @@ def levenberg_marquardt(
     lam = np.full(m, 1e-3)
     nu = np.full(m, 2.0)
     exited = np.zeros(m, dtype=bool)
-    has_zero = np.any(np.isneginf(p.logx) & (p.w > 0), axis=1)
+    has_zero = has_zero_dose(p) if runoff_exit else None
     converged = np.zeros(m, dtype=bool)
     iters = np.zeros(m, dtype=np.int64)
     active = np.arange(m)
@@ -367,7 +367,7 @@ def levenberg_marquardt(
         drifting[active[stalled | bound]] = True
         done = ftol_ok | xtol_ok | gtol_ok | (lam_new > 1e16) | tiny | bound | stalled
         converged[active[done]] = True
-        if runoff_exit and it >= 2:
+        if has_zero is not None and it >= 2:
             out = ~done & accept & (runoff_side(theta[active], has_zero[active], lo[active],
                                                 hi[active], yrange[active]) > 0)
             exited[active[out]] = True
@@ -377,6 +377,11 @@ def levenberg_marquardt(
     return LMResult(theta=theta, rss=rss, converged=converged, iterations=iters,
                     at_bound=(_at_bound(model, theta, lo, hi, ylo, yhi) | drifting) & ~exited,
                     exited=exited)
+
+
+def has_zero_dose(p: Packed) -> NDArray[np.bool_]:
+    """Curves with a (used) point at dose 0."""
+    return np.asarray(np.any(np.isneginf(p.logx) & (p.w > 0), axis=1), dtype=bool)
 
 
 def runoff_side(theta: Array, has_zero: NDArray[np.bool_], lo: Array, hi: Array,
@@ -451,13 +456,14 @@ def _subset(p: Packed, rows: NDArray[np.integer]) -> Packed:
     return Packed(p.logx[rows], p.y[rows], p.w[rows], p.n[rows])
 
 
-def face_jump(model: Model, theta: Array, p: Packed,
+def face_jump(model: Model, theta: Array, p: Packed, j: NDArray[np.int64],
               budget: NDArray[np.int64]) -> tuple[Array, Array, NDArray[np.int64],
                                                   NDArray[np.bool_]]:
     """Best LL.4 fit on the far face of the box along each curve's run-off valley.
 
     Over the doses an LL.4 curve with log e beyond them is ``a + (r − a) exp(−|b| |u − le|)``
-    nearly (``a`` the asymptote the data pin, ``r`` the runaway one, :func:`runoff_side`);
+    nearly (``a`` the asymptote the data pin, ``r`` the runaway one, index ``j`` (1: c,
+    2: d) as :func:`runoff_side` gives it);
     moving log e out by ``log(ratio) / |b|`` while ``r − a`` grows by ``ratio`` keeps that
     curve. The runaway asymptote is moved to its bound that way (or log e to its bound, if
     that comes first) and LM fits the other three parameters there (at most ``budget``
@@ -472,9 +478,6 @@ def face_jump(model: Model, theta: Array, p: Packed,
     rows = np.arange(m)
     lo, hi = dose_range(p)
     ylo, yhi = _asymptote_bounds(p)
-    yrange = (yhi - ylo) / (1 + 2 * ASYMPTOTE_MARGIN)
-    has_zero = np.any(np.isneginf(p.logx) & (p.w > 0), axis=1)
-    j = runoff_side(theta, has_zero, lo, hi, yrange)
     o = 3 - j
     ab = np.abs(theta[:, 0])
     a, r, le = theta[rows, o], theta[rows, j], theta[:, 3]

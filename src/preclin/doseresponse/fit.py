@@ -665,7 +665,7 @@ def _numpy_engine(mdl: Model, sub: _lm.Packed, n_starts: int) -> tuple[
     lo, hi = _lm.dose_range(sub)
     ylo, yhi = _lm._asymptote_bounds(sub)
     yrange = (yhi - ylo) / (1 + 2 * _lm.ASYMPTOTE_MARGIN)
-    has_zero = np.any(np.isneginf(sub.logx) & (sub.w > 0), axis=1)
+    has_zero = _lm.has_zero_dose(sub)
     theta = np.full((m, 5), np.nan)
     rss = np.full(m, np.inf)
     conv = np.zeros(m, dtype=bool)
@@ -696,9 +696,9 @@ def _numpy_engine(mdl: Model, sub: _lm.Packed, n_starts: int) -> tuple[
             if s > 0:  # same valley as the best fit so far: same face optimum
                 same = f_ex == face[todo[ex]]
                 skip[ex[same]] = True
-                ex, f_ex = ex[~same], f_ex[~same]
+                ex, f_ex, side = ex[~same], f_ex[~same], side[~same]
             left = budget - it[ex]
-            th_f, r_f, it_f, kkt = _lm.face_jump(mdl, th[ex], _lm._subset(p, ex),
+            th_f, r_f, it_f, kkt = _lm.face_jump(mdl, th[ex], _lm._subset(p, ex), side,
                                                  np.minimum(left, 40))
             it[ex] += it_f
             adopt = kkt & (r_f <= r[ex])
