@@ -30,6 +30,9 @@ plates_app = typer.Typer(help="Plate layouts and plate-reader files.", no_args_i
 app.add_typer(plates_app, name="plates")
 syn_app = typer.Typer(help="Drug combinations: synergy scores.", no_args_is_help=True)
 app.add_typer(syn_app, name="synergy")
+stats_app = typer.Typer(help="Statistical tests on tidy tables: group comparisons, "
+                        "survival.", no_args_is_help=True)
+app.add_typer(stats_app, name="stats")
 
 
 def _split(value: str | None) -> list[str]:
@@ -95,13 +98,20 @@ def dr_fit(
     = None,
     pool_variance: Annotated[bool, typer.Option(help="Pool the residual variance over "
                                                 "curves (drc curveid).")] = False,
+    ci: Annotated[str, typer.Option(help="CI of ec50/edX in ec50_lower/ec50_upper, "
+                                    "edX_lower/edX_upper: linear (estimate ± t·SE, drc's; "
+                                    "default) or log (Prism's, symmetric on the log scale). "
+                                    "The log-scale CIs are always in the *_log columns.")]
+    = "linear",
     out: Annotated[Path | None, typer.Option("--out", help="Output table (.csv, .parquet, "
                                              ".xlsx); CSV to stdout if omitted.")] = None,
     excluded: Annotated[Path | None, typer.Option(help="Also write the excluded points "
                                                   "here.")] = None,
-    engine: Annotated[str, typer.Option(help="numba (compiled, default), numpy (reference) "
-                                        "or dask (scale-out; see docs/scale-out.md).")]
-    = "numba",
+    engine: Annotated[str, typer.Option(help="auto (default: numpy below 2,000 curves, "
+                                        "else numba), numba (compiled once, then cached), "
+                                        "numpy (reference, nothing to compile) or dask "
+                                        "(scale-out; see docs/scale-out.md).")]
+    = "auto",
     scheduler: Annotated[str | None, typer.Option(help="dask scheduler address, e.g. "
                                                   "tcp://host:8786 (default: a local "
                                                   "cluster).")] = None,
@@ -126,7 +136,7 @@ def dr_fit(
 
         res = dr.fit(source, dose=dose, response=response, by=_split(by) or None, model=model,
                      ed=ed, fixed=_parse_fixed(fixed), pool_variance=pool_variance, file=input,
-                     engine=engine, progress=tick, scheduler=scheduler)
+                     engine=engine, progress=tick, scheduler=scheduler, ci=ci)
     if out is None:
         sys.stdout.write(res.table.to_csv(index=False, lineterminator="\n"))
     else:
@@ -176,6 +186,75 @@ def plates_map(
     typer.echo(str(out))
 
 
+@plates_app.command("read")
+def plates_read(
+    file: Annotated[Path, typer.Argument(help="Plate-reader export (any supported vendor).")],
+    out: Annotated[Path, typer.Option("--out", help="Long table (.csv, .parquet, .xlsx).")],
+    reader: Annotated[str | None, typer.Option(help="Reader name (default: recognised from "
+                                               "the content; see preclin.plates.readers)."
+                                               )] = None,
+) -> None:
+    """Read a plate-reader export into a long table: plate, read, well, row, col, value
+    (+ time_s, cycle, wavelength_nm, unit, flag where the file has them)."""
+    from .plates import readers
+    from .tables import write_table
+
+    rdr = readers.get(reader) if reader else readers.guess(file)
+    df = rdr.read(file)
+    df.attrs = {}
+    write_table(df, out)
+    n_reads = df.groupby(["plate", "read"], sort=False).ngroups
+    typer.echo(f"{rdr.name}: {df['plate'].nunique()} plate(s), {n_reads} read(s), "
+               f"{len(df)} rows -> {out}", err=True)
+
+
+@stats_app.command("compare")
+def stats_compare(
+    input: Annotated[Path, typer.Argument(help="Long table (CSV, Parquet or XLSX).")],
+    value: Annotated[str, typer.Option(help="Numeric column to compare.")],
+    group: Annotated[str, typer.Option(help="Column whose levels are compared.")],
+    out: Annotated[Path, typer.Option("--out", help="One row per comparison "
+                                      "(.csv/.parquet/.xlsx).")],
+    pair: Annotated[str | None, typer.Option(help="Column linking paired rows (donor, "
+                                             "subject).")] = None,
+    control: Annotated[str | None, typer.Option(help="Compare every group with this level "
+                                                "(default: all pairs).")] = None,
+    test: Annotated[str, typer.Option(help="auto (Welch, or paired t with --pair), welch, "
+                                      "student, paired, mannwhitney, wilcoxon.")] = "auto",
+    log: Annotated[bool, typer.Option(help="Analyse log10(values); effects become ratios.")]
+    = False,
+    adjust: Annotated[str, typer.Option(help="Multiplicity adjustment over the comparisons: "
+                                        "holm-sidak, sidak, bonferroni, holm, none.")]
+    = "holm-sidak",
+) -> None:
+    """Two-group tests between the levels of a column: one output row per comparison."""
+    from .stats import compare_table
+    from .tables import read_table, write_table
+
+    res = compare_table(read_table(input), value=value, group=group, pair=pair,
+                        control=control, test=test, log=log, adjust=adjust, file=input)
+    write_table(res, out)
+    typer.echo(f"{len(res)} comparison(s) written to {out}", err=True)
+
+
+@stats_app.command("survival")
+def stats_survival(
+    input: Annotated[Path, typer.Argument(help="One row per subject (CSV, Parquet or XLSX).")],
+    time: Annotated[str, typer.Option(help="Follow-up time column (>= 0).")],
+    event: Annotated[str, typer.Option(help="Event column: 1 = event, 0 = censored.")],
+    group: Annotated[str, typer.Option(help="Group column.")],
+    out: Annotated[Path, typer.Option("--out", help="One row per group "
+                                      "(.csv/.parquet/.xlsx).")],
+) -> None:
+    """Kaplan-Meier median survival with 95 % CI per group and the log-rank p value."""
+    from .stats import survival_table
+    from .tables import read_table, write_table
+
+    res = survival_table(read_table(input), time=time, event=event, group=group, file=input)
+    write_table(res, out)
+    typer.echo(f"{len(res)} group(s) written to {out}", err=True)
+
+
 def _is_usage_error(exc: BaseException) -> bool:
     """True for click's ClickException family (typer vendors its own click)."""
     return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__) and hasattr(
@@ -183,8 +262,23 @@ def _is_usage_error(exc: BaseException) -> bool:
     )
 
 
+def _notices_to_stderr() -> None:
+    """Print the library's notices (the ``preclin`` logger at INFO, e.g. "compiling the
+    fitting kernels") as plain lines on stderr."""
+    import logging
+
+    log = logging.getLogger("preclin")
+    if not any(getattr(h, "_preclin_cli", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._preclin_cli = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and map errors to exit codes."""
+    _notices_to_stderr()
     try:
         rv = app(args=argv, standalone_mode=False)
     except typer.Exit as exc:

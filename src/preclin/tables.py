@@ -148,8 +148,8 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
         # pandas cannot read back the metadata it writes for them
         import pyarrow as pa
 
-        arrow_dict = [c for c in df.columns if isinstance(df[c].dtype, pd.ArrowDtype)
-                      and pa.types.is_dictionary(df[c].dtype.pyarrow_dtype)]
+        arrow_dict = [c for c, dt in df.dtypes.items() if isinstance(dt, pd.ArrowDtype)
+                      and pa.types.is_dictionary(dt.pyarrow_dtype)]
         if arrow_dict:
             df = df.assign(**{str(c): df[c].astype("category").cat.remove_unused_categories()
                               for c in arrow_dict})

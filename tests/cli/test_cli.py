@@ -72,6 +72,36 @@ def test_fit_to_stdout_and_fixed(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert row["model"].startswith("ll4[")
 
 
+def test_fit_ci_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--ci log puts Prism's log-scale interval in ec50_lower/ec50_upper and edX_*; the
+    default stays drc's linear one; both are always in the *_log columns."""
+    src = _curves(tmp_path)
+    outs = {}
+    for ci in ["linear", "log"]:
+        out = tmp_path / f"{ci}.csv"
+        argv = ["doseresponse", "fit", str(src), "--dose", "conc", "--response", "viab",
+                "--by", "line", "--ed", "10,50", "--out", str(out)]
+        code, _, err = _run(argv + ([] if ci == "linear" else ["--ci", "log"]), capsys)
+        assert code == 0, err
+        outs[ci] = pd.read_csv(out)
+    lin, log = outs["linear"], outs["log"]
+    from scipy import stats
+
+    tq = stats.t.ppf(0.975, 20)  # 24 points, 4 parameters
+    np.testing.assert_allclose(lin["ec50_lower"], lin["ec50"] - tq * lin["ec50_se"], rtol=1e-4)
+    for col in ["ec50_lower", "ec50_upper", "ed10_lower", "ed10_upper"]:
+        np.testing.assert_allclose(log[col], lin[f"{col}_log"], rtol=1e-12)
+    assert (log["ec50_lower"] > 0).all()
+    assert ((log["ec50_lower"] < log["ec50"]) & (log["ec50"] < log["ec50_upper"])).all()
+    np.testing.assert_allclose(np.log10(log["ec50_upper"] / log["ec50"]),
+                               tq * log["log10_ec50_se"], rtol=1e-4)
+    assert list(log["status"]) == list(lin["status"])
+    code, _, err = _run(["doseresponse", "fit", str(src), "--dose", "conc", "--response",
+                         "viab", "--ci", "wald"], capsys)
+    assert code == 2
+    assert "unknown ci 'wald'" in _one_line_error(err)
+
+
 def _one_line_error(err: str) -> str:
     """The error is exactly one line (progress lines of `run` may precede it)."""
     lines = [ln for ln in err.strip().splitlines() if ln.startswith("error")]

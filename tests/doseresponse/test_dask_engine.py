@@ -76,7 +76,8 @@ def assert_same(a: dr.DoseResponseFit, b: dr.DoseResponseFit, exact: bool = True
 
 
 def test_parquet_dataset_own_local_cluster(dataset: Path) -> None:
-    local = dr.fit(pd.read_parquet(dataset), dose="dose", response="response", by="curve")
+    local = dr.fit(pd.read_parquet(dataset), dose="dose", response="response", by="curve",
+                   engine="numba")  # the engine dask maps over partitions
     res = fit_dask(dataset, dose="dose", response="response", by="curve", n_workers=2)
     assert len(res.table) == N_CURVES
     assert len(res.excluded) == 50
@@ -89,7 +90,7 @@ def test_parquet_dataset_own_local_cluster(dataset: Path) -> None:
 def test_scheduler_address_partition_by_and_more_tasks(dataset: Path, client: Client) -> None:
     data = pd.read_parquet(dataset)
     kw = {"dose": "dose", "response": "response", "by": ["kind", "curve"], "ed": (50, 90)}
-    local = dr.fit(data, **kw)
+    local = dr.fit(data, engine="numba", **kw)
     calls: list[tuple[int, int]] = []
     res = fit_dask(dataset, scheduler=client.scheduler.address, partition_by="kind",
                    n_tasks=3, progress=lambda done, total: calls.append((done, total)), **kw)
@@ -100,11 +101,11 @@ def test_scheduler_address_partition_by_and_more_tasks(dataset: Path, client: Cl
 def test_pandas_and_dask_sources_fixed_asymptotes(table: pd.DataFrame, client: Client) -> None:
     kw = {"dose": "dose", "response": "response", "by": "curve",
           "fixed": {"bottom": 0, "top": 100}}
-    local = dr.fit(table, **kw)
+    local = dr.fit(table, engine="numba", **kw)
     assert_same(local, fit_dask(table, scheduler=client, n_tasks=4, **kw))
     ddf = dd.from_pandas(table, npartitions=3, sort=False)
     # dask may turn strings into string[pyarrow]: compare with the local engine on the same
-    local_dd = dr.fit(ddf.compute().reset_index(drop=True), **kw)
+    local_dd = dr.fit(ddf.compute().reset_index(drop=True), engine="numba", **kw)
     assert_same(local_dd, fit_dask(ddf, scheduler=client, **kw))
 
 
@@ -124,7 +125,7 @@ def test_curves_of_unequal_size(table: pd.DataFrame, client: Client, tmp_path: P
     for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
         uneven.iloc[a:b].to_parquet(tmp_path / f"part-{i}.parquet", index=False)
     kw = {"dose": "dose", "response": "response", "by": "curve"}
-    local = dr.fit(pd.read_parquet(tmp_path), **kw)
+    local = dr.fit(pd.read_parquet(tmp_path), engine="numba", **kw)
     assert local.table["n"].min() < 10 and local.table["n"].max() > 40
     assert_same(local, fit_dask(tmp_path, scheduler=client, n_tasks=5, **kw), exact=False)
 

@@ -48,12 +48,14 @@ def test_group_rows_identity_and_counting_sort() -> None:
     np.testing.assert_array_equal(perm, [1, 0, 4, 5, 2])  # stable within a curve
 
 
-def test_shuffled_rows_give_the_same_fits() -> None:
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+def test_shuffled_rows_give_the_same_fits(engine: str) -> None:
     """Grouped input (rows used in place) and shuffled input (counting sort) agree exactly."""
     curves = simulate_curves(60, seed=5)[["curve", "dose", "response"]]
-    grouped = dr.fit(curves, dose="dose", response="response", by="curve").table
+    grouped = dr.fit(curves, dose="dose", response="response", by="curve",
+                     engine=engine).table
     shuffled = curves.sample(frac=1.0, random_state=3)
-    res = dr.fit(shuffled, dose="dose", response="response", by="curve")
+    res = dr.fit(shuffled, dose="dose", response="response", by="curve", engine=engine)
     table = res.table.set_index("curve").loc[grouped["curve"]].reset_index()
     num = grouped.select_dtypes("number").columns
     # every per-curve sum runs in (dose, response) order: identical to the last bit

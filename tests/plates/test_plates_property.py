@@ -75,4 +75,4 @@ def test_grid_round_trip(shape: tuple[int, int], seed: int, missing: float) -> N
     values[0, 0] = 1.0  # at least one number
     with tempfile.TemporaryDirectory() as tmp:
         df = GridReader().read(write_grid(Path(tmp) / "g.csv", values))
-    np.testing.assert_array_equal(df["signal"].to_numpy().reshape(shape), values)
+    np.testing.assert_array_equal(df["value"].to_numpy().reshape(shape), values)

@@ -15,13 +15,14 @@ from preclin.plates import readers
 from preclin.plates.readers.gen5 import Gen5Reader
 from preclin.plates.readers.grid import GridReader
 
-COLUMNS = ["plate", "well", "row", "col", "signal"]
+COLUMNS = ["plate", "read", "well", "row", "col", "value"]
 
 
-def as_grid(df: pd.DataFrame, plate: str, n_rows: int = 8, n_cols: int = 12) -> np.ndarray:
-    sub = df[df["plate"] == plate]
+def as_grid(df: pd.DataFrame, plate: str, n_rows: int = 8, n_cols: int = 12,
+            column: str = "plate") -> np.ndarray:
+    sub = df[df[column] == plate]
     assert len(sub) == n_rows * n_cols
-    return sub["signal"].to_numpy().reshape(n_rows, n_cols)
+    return sub["value"].to_numpy().reshape(n_rows, n_cols)
 
 
 # --------------------------------------------------------------------------- grid
@@ -32,15 +33,15 @@ def test_grid_single_block(tmp_path: Path) -> None:
     assert df["plate"].unique().tolist() == ["plate1"]  # untitled: the file stem
     assert df["well"].iloc[:13].tolist() == [f"A{j}" for j in range(1, 13)] + ["B1"]
     assert df["row"].iloc[12] == "B" and df["col"].iloc[12] == 1
-    assert df["col"].dtype == np.int64 and df["signal"].dtype == np.float64
+    assert df["col"].dtype == np.int64 and df["value"].dtype == np.float64
     np.testing.assert_array_equal(as_grid(df, "plate1"), values)
 
 
 def test_grid_fixture_two_titled_blocks() -> None:
     df = GridReader().read(DATA / "grid_two_plates.csv")
     assert df["plate"].unique().tolist() == ["Plate 1", "Plate 2"]
-    p1 = df[df["plate"] == "Plate 1"].set_index("well")["signal"]
-    p2 = df[df["plate"] == "Plate 2"].set_index("well")["signal"]
+    p1 = df[df["plate"] == "Plate 1"].set_index("well")["value"]
+    p2 = df[df["plate"] == "Plate 2"].set_index("well")["value"]
     assert p1["A1"] == 0.638 and p1["H12"] == 0.308
     assert p2["A2"] == 1.097 and p2["H1"] == 1.084
 
@@ -51,9 +52,9 @@ def test_grid_corner_names_block_and_blank_cells(tmp_path: Path) -> None:
     lines = grid_lines(values, corner="OD450") + [""] + grid_lines(plate_values(seed=1))
     df = GridReader().read(write(tmp_path / "x.csv", "\n".join(lines) + "\n"))
     assert df["plate"].unique().tolist() == ["OD450", "x:2"]
-    c7 = df[(df["plate"] == "OD450") & (df["well"] == "C7")]["signal"].item()
+    c7 = df[(df["plate"] == "OD450") & (df["well"] == "C7")]["value"].item()
     assert np.isnan(c7)
-    assert df["signal"].isna().sum() == 1
+    assert df["value"].isna().sum() == 1
 
 
 def test_grid_non_numeric_value_is_an_error(tmp_path: Path) -> None:
@@ -65,9 +66,13 @@ def test_grid_non_numeric_value_is_an_error(tmp_path: Path) -> None:
     msg = str(info.value)
     assert "plate1.csv" in msg and "well C7" in msg and "'OVRFLW'" in msg and "line 4" in msg
     df = GridReader(nonnumeric="nan").read(path)
-    assert np.isnan(df.loc[df["well"] == "C7", "signal"].item())
+    assert np.isnan(df.loc[df["well"] == "C7", "value"].item()) and "flag" not in df.columns
+    df = GridReader(nonnumeric="flag").read(path)
+    c7 = df.loc[df["well"] == "C7"].iloc[0]
+    assert np.isnan(c7["value"]) and c7["flag"] == "OVRFLW"
+    assert df["flag"].notna().sum() == 1
     df = GridReader(na_values=("ovrflw",)).read(path)
-    assert df["signal"].isna().sum() == 1
+    assert df["value"].isna().sum() == 1
 
 
 def test_grid_384_semicolon_decimal_comma(tmp_path: Path) -> None:
@@ -119,7 +124,7 @@ def test_grid_xlsx_untitled_sheets_named_by_sheet(tmp_path: Path) -> None:
     wb.save(tmp_path / "s.xlsx")
     df = GridReader().read(tmp_path / "s.xlsx")
     assert df["plate"].unique().tolist() == ["S0", "S1"]
-    assert df.groupby("plate")["signal"].mean().tolist() == [0.0, 1.0]
+    assert df.groupby("plate")["value"].mean().tolist() == [0.0, 1.0]
 
 
 def test_grid_malformed_and_missing(tmp_path: Path) -> None:
@@ -137,13 +142,18 @@ def test_gen5_text_results_trailing_label() -> None:
     path = DATA / "gen5_results_450.txt"
     assert readers.guess(path).name == "gen5"
     with pytest.raises(InputError) as info:
-        Gen5Reader().read(path)
+        Gen5Reader(nonnumeric="error").read(path)
     msg = str(info.value)
     assert "gen5_results_450.txt" in msg and "well H12" in msg and "'OVRFLW'" in msg
+    flagged = Gen5Reader().read(path)  # default: OVRFLW kept as a flag
+    h12 = flagged.set_index("well").loc["H12"]
+    assert np.isnan(h12["value"]) and h12["flag"] == "OVRFLW"
+    assert flagged["flag"].notna().sum() == 1
     df = Gen5Reader(nonnumeric="nan").read(path)
-    assert list(df.columns) == COLUMNS
-    assert df["plate"].unique().tolist() == ["450"]  # the Layout section is skipped
-    s = df.set_index("well")["signal"]
+    assert list(df.columns) == [*COLUMNS, "wavelength_nm"]
+    assert df["plate"].unique().tolist() == ["Plate 1"]  # the Plate Number line
+    assert df["read"].unique().tolist() == ["450"]  # the Layout section is skipped
+    s = df.set_index("well")["value"]
     assert s["A1"] == 0.562 and s["A12"] == 0.588 and s["H11"] == 0.312
     assert np.isnan(s["H12"]) and s.isna().sum() == 1
     meta = df.attrs["metadata"]
@@ -153,9 +163,9 @@ def test_gen5_text_results_trailing_label() -> None:
 
 def test_gen5_interleaved_reads() -> None:
     df = readers.guess(DATA / "gen5_two_reads.csv").read(DATA / "gen5_two_reads.csv")
-    assert df["plate"].unique().tolist() == ["450", "630"]
-    a = df[df["plate"] == "450"].set_index("well")["signal"]
-    b = df[df["plate"] == "630"].set_index("well")["signal"]
+    assert df["read"].unique().tolist() == ["450", "630"]
+    a = df[df["read"] == "450"].set_index("well")["value"]
+    b = df[df["read"] == "630"].set_index("well")["value"]
     assert a["A1"] == 0.762 and a["H12"] == 0.866 and a["E3"] == 1.202
     assert b["A1"] == 0.009 and b["A12"] == 0.052 and b["E1"] == 0.085
     assert len(a) == len(b) == 96
@@ -163,10 +173,10 @@ def test_gen5_interleaved_reads() -> None:
 
 def test_gen5_sections_titled() -> None:
     df = Gen5Reader().read(DATA / "gen5_sections.txt")
-    assert df["plate"].unique().tolist() == ["485,528", "Blank 485,528"]
-    assert df.loc[(df["plate"] == "485,528") & (df["well"] == "H1"), "signal"].item() == 1.335
-    first = df[df["plate"] == "Blank 485,528"]
-    assert first["signal"].iloc[0] == 0.905
+    assert df["read"].unique().tolist() == ["485,528", "Blank 485,528"]
+    assert df.loc[(df["read"] == "485,528") & (df["well"] == "H1"), "value"].item() == 1.335
+    first = df[df["read"] == "Blank 485,528"]
+    assert first["value"].iloc[0] == 0.905
 
 
 def test_gen5_xlsx(tmp_path: Path) -> None:
@@ -183,15 +193,15 @@ def test_gen5_xlsx(tmp_path: Path) -> None:
     reader = readers.guess(tmp_path / "run.xlsx")
     assert reader.name == "gen5"
     df = reader.read(tmp_path / "run.xlsx")
-    assert df["plate"].unique().tolist() == ["570"]
-    np.testing.assert_array_equal(as_grid(df, "570", 16, 24), values)
+    assert df["read"].unique().tolist() == ["570"]
+    np.testing.assert_array_equal(as_grid(df, "570", 16, 24, column="read"), values)
 
 
 def test_gen5_generic_results_title_uses_wavelength(tmp_path: Path) -> None:
     text = "Software Version\t3\nPlate Type\t96 WELL PLATE\n\tWavelengths:  600\n\nResults\n"
     text += "\n".join(grid_lines(plate_values(), sep="\t")) + "\n"
     df = Gen5Reader().read(write(tmp_path / "od600.txt", text))
-    assert df["plate"].unique().tolist() == ["600"]
+    assert df["read"].unique().tolist() == ["600"]
 
 
 # --------------------------------------------------------------------------- registry
@@ -199,8 +209,8 @@ def test_registry_get_guess_register(tmp_path: Path) -> None:
     assert set(readers.available()) >= {"grid", "gen5"}
     assert readers.available().index("gen5") < readers.available().index("grid")
     assert isinstance(readers.get("GRID"), GridReader)
-    with pytest.raises(InputError, match="unknown plate reader 'tecan'"):
-        readers.get("tecan")
+    with pytest.raises(InputError, match="unknown plate reader 'glomax'"):
+        readers.get("glomax")
     with pytest.raises(ValueError, match="already registered"):
         readers.register(GridReader())
     with pytest.raises(TypeError):
@@ -216,8 +226,8 @@ def test_registry_get_guess_register(tmp_path: Path) -> None:
             return Path(path).suffix == ".weird"
 
         def read(self, path: str | Path) -> pd.DataFrame:
-            return pd.DataFrame({"plate": ["w"], "well": ["A1"], "row": ["A"], "col": [1],
-                                 "signal": [1.0]})
+            return pd.DataFrame({"plate": ["w"], "read": [""], "well": ["A1"], "row": ["A"],
+                                 "col": [1], "value": [1.0]})
 
     readers.register(Weird())
     try:

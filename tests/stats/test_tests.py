@@ -10,7 +10,8 @@ from preclin.stats import compare_groups, stars
 
 
 @pytest.mark.parametrize(
-    "p,label", [(0.2, "ns"), (0.05, "ns"), (0.049, "*"), (0.009, "**"), (0.0009, "***"),
+    "p,label", [(0.2, "ns"), (0.05, "*"), (0.0500001, "ns"), (0.049, "*"), (0.009, "**"),
+                (0.0009, "***"),
                 (0.00009, "****"), (float("nan"), "")]
 )
 def test_stars(p: float, label: str) -> None:

@@ -30,6 +30,7 @@ Co-culture apoptosis (:func:`write_coculture_example`)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -255,7 +256,8 @@ def simulate_coculture(seed: int = 2018) -> pd.DataFrame:
             shift = rng.normal(0.0, 2.0)
             for cond in CONDITIONS:
                 for trt, (ara, ida, lena) in COCULTURE_TREATMENTS.items():
-                    mean = sub.loc[trt, "true_alone" if cond == "alone" else "true_stroma"]
+                    mean = cast(float, sub.loc[trt, "true_alone" if cond == "alone"
+                                               else "true_stroma"])
                     val = float(np.clip(mean + shift + rng.normal(0.0, 2.5), 0.5, 99.5))
                     rows.append({
                         "origin": ORIGIN, "aml_sample": name, "sample_type": kind,

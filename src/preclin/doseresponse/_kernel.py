@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from numba import njit, prange
@@ -19,9 +20,8 @@ from numpy.typing import NDArray
 from . import _lm
 from .models import PARAM_NAMES, Model
 
-__all__ = ["fit_long", "group_rows", "first_rows", "rank_by_first", "distinct_and_pure_error",
-           "row_sums",
-           "response", "areas"]
+__all__ = ["fit_long", "kernels_cached", "group_rows", "first_rows", "rank_by_first",
+           "distinct_and_pure_error", "row_sums", "response", "areas"]
 
 Array = NDArray[np.float64]
 
@@ -1345,6 +1345,19 @@ def group_rows(codes: NDArray[np.integer], used: NDArray[np.bool_],
     perm, identity = _group_rows(_codes(codes),
                                  np.ascontiguousarray(used, dtype=np.bool_), n_curves, offsets)
     return offsets, perm, bool(identity)
+
+
+def kernels_cached() -> bool | None:
+    """Whether the compiled fitting kernel is in numba's on-disk cache (``None``: unknown).
+
+    Reads numba's cache index file of the main kernel; a cached entry for another CPU or
+    numba version still compiles, so this is a hint for messages, not a promise.
+    """
+    try:
+        index = Path(_fit_long._cache._cache_file._index_path)  # type: ignore[attr-defined]
+    except AttributeError:
+        return None
+    return index.is_file()
 
 
 def fit_long(model: Model, codes: NDArray[np.integer], dose: Array, response: Array,

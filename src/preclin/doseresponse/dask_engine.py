@@ -339,7 +339,9 @@ def fit_dask(
         )
     progress = fit_kwargs.pop("progress", None)
     engine = fit_kwargs.pop("engine", "numba")
-    if engine == "dask":
+    if engine in ("dask", "auto"):
+        # partitions are fitted by the compiled engine whatever their size, so the table
+        # does not depend on how the data are partitioned
         engine = "numba"
     fit_kwargs["engine"] = engine
     if n_tasks is not None and n_tasks < 1:

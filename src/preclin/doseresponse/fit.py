@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,7 @@ from numpy.typing import NDArray
 from ..errors import InputError
 from ..tables import column_list as _as_list
 from ..tables import require_columns, require_numeric
-from . import _kernel, _lm
+from . import _lm, _npops
 from .models import PARAM_NAMES, PUBLIC_NAMES, Model, get_model
 
 __all__ = ["fit", "DoseResponseFit", "TABLE_COLUMNS", "STATUSES", "ed_columns"]
@@ -27,6 +29,56 @@ Array = NDArray[np.float64]
 
 #: curves fitted per engine call (bounds work memory; results do not depend on it)
 CHUNK_CURVES = 100_000
+
+#: ``engine="auto"`` fits with the compiled engine from this many curves on, with the
+#: numpy engine below (no compile wait; a few ms per curve). The choice depends on the
+#: job alone, never on whether compiled kernels are cached, so a table does not change
+#: between a first and a later run.
+AUTO_NUMBA_CURVES = 2_000
+#: key columns of at least this many rows are encoded by the compiled helpers (same
+#: integers as the numpy ones, which serve smaller tables without compiling anything)
+COMPILED_KEY_ROWS = 2_000_000
+#: engines accepted by :func:`fit`
+ENGINES = ("auto", "numba", "numpy", "dask")
+
+# the helper module (compiled ``_kernel`` or its numpy twin ``_npops``) of the engine that
+# is fitting in this context; the summaries of ``_assemble`` use the same one
+_OPS: ContextVar[ModuleType] = ContextVar("preclin_doseresponse_ops", default=_npops)
+
+
+def _compiled() -> ModuleType:
+    """The compiled kernels (imports numba; compiles on first use unless cached).
+
+    When the kernels are not in numba's cache yet, says so once on the ``preclin`` logger
+    (the command line prints it), since the first compiled fit then waits about a minute.
+    """
+    from . import _kernel as kernel
+
+    global _compile_notice_given
+    if not _compile_notice_given and kernel.kernels_cached() is False:
+        _compile_notice_given = True
+        import logging
+
+        logging.getLogger("preclin").info(
+            "compiling the fitting kernels (once, about a minute; cached for later runs)")
+    return kernel
+
+
+_compile_notice_given = False
+
+
+def resolve_engine(engine: str, n_curves: int) -> str:
+    """The engine that fits ``n_curves`` curves: ``"auto"`` becomes ``"numpy"`` below
+    :data:`AUTO_NUMBA_CURVES` curves and ``"numba"`` from there on."""
+    if engine not in ENGINES:
+        import difflib
+
+        close = difflib.get_close_matches(engine, ENGINES, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise InputError(f"unknown engine '{engine}'{hint}; use one of {', '.join(ENGINES)}")
+    if engine == "auto":
+        return "numba" if n_curves >= AUTO_NUMBA_CURVES else "numpy"
+    return engine
 
 #: Column documentation of :attr:`DoseResponseFit.table` (units in brackets).
 TABLE_COLUMNS: dict[str, str] = {
@@ -41,7 +93,11 @@ TABLE_COLUMNS: dict[str, str] = {
     "hill": "b: slope in drc's sign convention (b > 0: response falls with dose) [1]",
     "asym": "f: asymmetry of LL.5 (1 for other models)",
     "ec50_lower, ec50_upper": "95% delta-method CI of ec50, estimate ± t(0.975, df)·SE "
-    "[dose units]",
+    "(drc's; with ci='log' the log-scale interval below instead) [dose units]",
+    "ec50_lower_log, ec50_upper_log": "95% CI of ec50 on the log scale, as Prism reports it: "
+    "10^(log10_ec50 ∓ t(0.975, df)·log10_ec50_se); asymmetric, always positive [dose units]",
+    "log10_ec50, log10_ec50_se": "log10 of ec50 (Prism's LogEC50/LogIC50) and its standard "
+    "error SE(ec50)/(ec50·ln 10) (the Wald SE of log10 ec50) [log10 dose units]",
     "<param>_se": "standard errors from the inverse full Hessian of the RSS times σ² (as drc)",
     "rss": "residual sum of squares [response units²]",
     "df": "residual degrees of freedom (n − number of estimated parameters)",
@@ -54,7 +110,10 @@ TABLE_COLUMNS: dict[str, str] = {
     "activity_area": "area between the reference level (100 by default) and the fitted curve over "
     "the tested log10-dose range, as a fraction of the reference [log10 dose units]",
     "edX, edX_lower, edX_upper": "dose at which the response has moved X% of the way from the "
-    "zero-dose asymptote to the other one (drc's relative ED) and its 95% delta-method CI",
+    "zero-dose asymptote to the other one (drc's relative ED) and its 95% delta-method CI "
+    "(with ci='log' the log-scale interval instead)",
+    "edX_lower_log, edX_upper_log": "95% CI of edX on the log scale: "
+    "edX·exp(∓ t(0.975, df)·SE(edX)/edX) (delta method on log edX) [dose units]",
     "dose_min, dose_max": "lowest positive and highest dose tested [dose units]",
     "df_sigma": "degrees of freedom of sigma (pooled df when pool_variance=True)",
     "n_outliers": "points whose residual exceeds 5 SDs, the SD being the larger of 1.4826·MAD "
@@ -70,17 +129,31 @@ TABLE_COLUMNS: dict[str, str] = {
 #: statuses a curve can end with, from the most to the least severe
 STATUSES: dict[str, str] = {
     "no_data": "no usable point (all points excluded or missing)",
-    "too_few_points": "fewer distinct doses or points than parameters to estimate",
-    "no_convergence": "the optimiser did not reach a minimum",
+    "too_few_points": "fewer distinct doses than parameters to estimate, or no more points "
+    "than parameters",
+    "no_convergence": "the optimiser did not reach a minimum (or a parameter is not finite)",
     "flat": "no significant dose effect (F test against a flat line, p >= alpha)",
-    "not_identifiable": "the minimum is not unique (singular Hessian): no standard errors",
+    "not_identifiable": "the minimum is not unique (Hessian singular: not positive definite "
+    "once scaled to a unit diagonal, a Cholesky pivot below 1e-7): no standard errors",
     "ec50_above_range": "ec50 lies above the highest tested dose",
     "ec50_below_range": "ec50 lies below the lowest positive tested dose",
     "outliers": "at least one point lies more than 5 SDs from the curve (see n_outliers)",
-    "ambiguous": "ec50 poorly determined (its 95% CI reaches 0) or an asymptote far outside "
-    "the observed responses",
-    "ok": "clean fit with the ec50 inside the tested range",
+    "ambiguous": "the data do not determine the curve: the optimum lies at infinity "
+    "(at_bound), the parameters are nearly redundant (a dependency above 0.9999, Prism's "
+    "rule), an asymptote lies beyond the observed responses by more than their range, or "
+    "the ec50 is not located within a factor of 10 either way (95% CI of log10 ec50 wider "
+    "than ±1)",
+    "ok": "clean, determined fit with the ec50 inside the tested range",
 }
+
+#: ``ambiguous`` when the largest parameter dependency 1 − 1/(V_ii·(V⁻¹)_ii) exceeds this
+#: (GraphPad Prism's definition of an ambiguous fit)
+MAX_DEPENDENCY = 0.9999
+#: ``ambiguous`` when the half-width t(0.975, df)·SE(log10 ec50) of the 95% CI of log10 ec50
+#: exceeds this many decades (the ec50 known no better than within a factor of 10 either way)
+MAX_LOG10_EC50_HALF_WIDTH = 1.0
+#: ways of computing the ec50/edX CIs reported in ``ec50_lower``/``ec50_upper`` etc.
+CI_SCALES = ("linear", "log")
 
 
 def ed_columns(level: float) -> tuple[str, str, str]:
@@ -138,9 +211,10 @@ def _factorize(col: pd.Series) -> tuple[NDArray[np.integer], int]:
     Categoricals and Arrow dictionary columns use their codes (Arrow's per-chunk
     dictionaries unified first), renumbered in order of first appearance.
     """
+    ops = _compiled() if len(col) >= COMPILED_KEY_ROWS else _npops
     if isinstance(col.dtype, pd.CategoricalDtype):
         cat = col.cat.codes.to_numpy()
-        return _kernel.rank_by_first(cat, len(col.cat.categories))
+        return ops.rank_by_first(cat, len(col.cat.categories))
     arr = col.array
     chunked = getattr(arr, "_pa_array", None)
     if chunked is not None and len(chunked):
@@ -153,7 +227,7 @@ def _factorize(col: pd.Series) -> tuple[NDArray[np.integer], int]:
             parts = [(pc.fill_null(ch.indices, -1) if ch.null_count else ch.indices)
                      .to_numpy(zero_copy_only=False) for ch in uni.chunks]
             cat = np.concatenate(parts) if len(parts) > 1 else parts[0]
-            return _kernel.rank_by_first(cat, len(uni.chunks[0].dictionary))
+            return ops.rank_by_first(cat, len(uni.chunks[0].dictionary))
         enc = pc.dictionary_encode(chunked, null_encoding="encode")
         if isinstance(enc, pa.ChunkedArray):
             # one memo table for all chunks: the indices are global, the last chunk's
@@ -191,7 +265,8 @@ def curve_keys(df: pd.DataFrame,
         codes = c  # int32 from Arrow: half the memory
     else:
         codes = pd.factorize(combined, sort=False)[0]
-    first = _kernel.first_rows(codes, int(codes.max()) + 1 if codes.size else 0)
+    ops = _compiled() if codes.size >= COMPILED_KEY_ROWS else _npops
+    first = ops.first_rows(codes, int(codes.max()) + 1 if codes.size else 0)
     return codes, df[by_cols].iloc[first].reset_index(drop=True)
 
 
@@ -234,7 +309,8 @@ def fit(
     file: str | Path | None = None,
     n_starts: int = 3,
     pool_variance: bool = False,
-    engine: str = "numba",
+    ci: str = "linear",
+    engine: str = "auto",
     progress: Callable[[int, int], None] | None = None,
     scheduler: str | None = None,
 ) -> DoseResponseFit:
@@ -276,9 +352,18 @@ def fit(
         Use one residual variance pooled over all fitted curves (sum of RSS over sum of
         residual df), as drc does when several curves are fitted in one ``drm`` call
         with ``curveid``; standard errors, CIs and t quantiles then use the pooled df.
+    ci
+        Which 95% CI of ec50 and of the edX go in ``ec50_lower``/``ec50_upper`` and
+        ``edX_lower``/``edX_upper``: ``"linear"`` (default; estimate ± t·SE, drc's) or
+        ``"log"`` (Prism's: symmetric on the log scale, 10^(log10 ec50 ± t·SE(log10 ec50)),
+        always positive). The log-scale intervals are always also in the ``*_log`` columns.
+        Statuses do not depend on this choice.
     engine
-        ``"numba"`` (compiled, one curve per task, parallel; default), ``"numpy"``
-        (the batched reference implementation of the same algorithm) or ``"dask"``
+        ``"auto"`` (default: ``"numpy"`` below :data:`AUTO_NUMBA_CURVES` curves, else
+        ``"numba"``; decided by the job alone so results never depend on a cache),
+        ``"numba"`` (compiled, one curve per task, parallel; compiled once on first use,
+        then cached), ``"numpy"`` (the batched reference implementation of the same
+        algorithm, nothing to compile) or ``"dask"``
         (the numba engine mapped over partitions on a dask.distributed cluster; ``data``
         may then also be a Parquet path; see :func:`.dask_engine.fit_dask`).
     progress
@@ -294,8 +379,12 @@ def fit(
     Raises
     ------
     InputError
-        Missing columns, non-numeric or negative doses, non-numeric responses.
+        Missing columns, non-numeric or negative doses, non-numeric responses, an
+        unknown ``ci`` or ``engine``.
     """
+    resolve_engine(engine, 0)  # check the option before touching the data
+    if ci not in CI_SCALES:
+        raise InputError(f"unknown ci '{ci}'; use one of {', '.join(CI_SCALES)}")
     if engine == "dask":
         from .dask_engine import fit_dask
 
@@ -304,6 +393,7 @@ def fit(
             ed=ed, fixed=fixed, weights=weights, dose_unit=dose_unit, alpha=alpha,
             reference=reference, exclude_column=exclude_column, reason_column=reason_column,
             file=file, n_starts=n_starts, pool_variance=pool_variance, progress=progress,
+            ci=ci,
         )
     by_cols = _as_list(by)
     mdl = get_model(model, fixed)
@@ -341,8 +431,12 @@ def fit(
         used &= wts != 0
     table, vcov = _fit_packed(
         mdl, codes, xv, yv, used, n_curves, levels, wts, alpha, reference, n_starts,
-        pool_variance, engine, progress,
+        pool_variance, resolve_engine(engine, n_curves), progress,
     )
+    if ci == "log":  # the log-scale intervals in the standard columns
+        for est in ["ec50", *(ed_columns(level)[0] for level in levels)]:
+            for side in ("lower", "upper"):
+                table[f"{est}_{side}"] = table[f"{est}_{side}_log"]
     for pos, col in enumerate(by_cols):  # key columns first, without copying the table
         table.insert(pos, col, curves[col], allow_duplicates=True)
 
@@ -396,29 +490,39 @@ def _fit_packed(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[pd.DataFrame, Array]:
     """Fit all curves (already validated) and build the result table (no by-columns)."""
-    if engine == "numba":
-        fl, it, minv = _kernel.fit_long(mdl, codes, x, y, w, used, n_curves,
+    engine = resolve_engine(engine, n_curves)
+    ops = _compiled() if engine == "numba" else _npops
+    token = _OPS.set(ops)
+    try:
+        if engine == "numba":
+            fl, it, minv = ops.fit_long(mdl, codes, x, y, w, used, n_curves,
                                         n_starts=max(1, n_starts), reference=reference,
                                         chunk=CHUNK_CURVES, progress=progress)
-    elif engine == "numpy":
-        fl, it, minv = _numpy_per_curve(mdl, codes[used], x[used], y[used],
-                                        None if w is None else w[used], n_curves,
-                                        max(1, n_starts), reference, progress)
-    else:
-        raise InputError(f"unknown engine '{engine}'; use 'numba' or 'numpy'")
-    return _assemble(mdl, fl, it, minv, levels, alpha, reference, pool_variance)
+        else:
+            fl, it, minv = _numpy_per_curve(mdl, codes[used], x[used], y[used],
+                                            None if w is None else w[used], n_curves,
+                                            max(1, n_starts), reference, progress)
+        return _assemble(mdl, fl, it, minv, levels, alpha, reference, pool_variance)
+    finally:
+        _OPS.reset(token)
 
 
 def _numpy_per_curve(
     mdl: Model, codes: NDArray[np.integer], x: Array, y: Array, w: Array | None, n_curves: int,
     n_starts: int, reference: float, progress: Callable[[int, int], None] | None,
 ) -> tuple[dict[str, Array], dict[str, NDArray[np.int64]], Array]:
-    """The numpy reference route to the per-curve quantities of :func:`_kernel.fit_long`:
+    """The numpy reference route to the per-curve quantities of :func:`._kernel.fit_long`:
     padded per-point arrays, batched grid + LM + Hessian, numpy summaries."""
     k = mdl.n_free
+    # each curve's points in (dose, response, weight) order, as the compiled engine sums
+    # them: results do not depend on the order of the input rows
+    keys = (y, x, codes) if w is None else (w, y, x, codes)
+    order = np.lexsort(keys)
+    codes, x, y = codes[order], x[order], y[order]
+    w = None if w is None else w[order]
     packed = _lm.pack(codes.astype(np.int64), x, y, n_curves, w)
     n = packed.n
-    distinct, sspe, df_pe = _kernel.distinct_and_pure_error(packed)
+    distinct, sspe, df_pe = _npops.distinct_and_pure_error(packed)
     todo = np.nonzero((n > 0) & (distinct >= k) & (n > k))[0]
     theta = np.full((n_curves, 5), np.nan)
     rss = np.full(n_curves, np.nan)
@@ -436,10 +540,10 @@ def _numpy_per_curve(
         minv[part], ident[part] = mi, idf
         if progress is not None:
             progress(start + part.size, todo.size)
-    sw = _kernel.row_sums(packed.w, n)
+    sw = _npops.row_sums(packed.w, n)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = _kernel.row_sums(packed.w * packed.y, n) / sw
-    rss0 = _kernel.row_sums(packed.w * (packed.y - mean[:, None]) ** 2, n)
+        mean = _npops.row_sums(packed.w * packed.y, n) / sw
+    rss0 = _npops.row_sums(packed.w * (packed.y - mean[:, None]) ** 2, n)
     n_out, ymin, ymax = _outliers(mdl, theta, packed)
     lo, hi = _tested_range(packed)
     auc, area = _areas(mdl, theta, lo, hi, reference)
@@ -546,6 +650,17 @@ def _assemble(
     ec_lo = nat[:, 3] - tq * se["e"]
     ec_hi = nat[:, 3] + tq * se["e"]  # same formula as drc's ED(50) for LL
     out["ec50_lower"], out["ec50_upper"] = ec_lo, ec_hi
+    # Prism's interval: log10 e ± t·SE(log10 e), back-transformed. SE(log10 e) =
+    # SE(e)/(e·ln 10) is also the Wald SE of log10 e itself (at a stationary point the
+    # Hessian follows the reparameterisation exactly)
+    log10_e = theta[:, 3] / np.log(10.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        se_log10 = se["e"] / (nat[:, 3] * np.log(10.0))
+        half_log10 = tq * se_log10
+        out["ec50_lower_log"] = 10.0 ** (log10_e - half_log10)
+        out["ec50_upper_log"] = 10.0 ** (log10_e + half_log10)
+    out["log10_ec50"] = log10_e
+    out["log10_ec50_se"] = se_log10
     for p in order:
         out[f"{PUBLIC_NAMES[p]}_se"] = se[p]
 
@@ -578,6 +693,10 @@ def _assemble(
         out[name] = est
         out[lower] = est - tq * sed
         out[upper] = est + tq * sed
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            rel = tq * sed / est  # t·SE(log edX), delta method
+            out[f"{lower}_log"] = est * np.exp(-rel)
+            out[f"{upper}_log"] = est * np.exp(rel)
     out["dose_min"] = np.exp(lo)
     out["dose_max"] = np.exp(hi)
     out["converged"] = conv
@@ -593,14 +712,24 @@ def _assemble(
     mark(e > np.exp(hi) * (1 + 1e-9), "ec50_above_range")
     mark(e < np.exp(lo) * (1 - 1e-9), "ec50_below_range")
     mark(n_out > 0, "outliers")
+    # ambiguous: is the fit determined? (never the scale of an interval: a linear CI of
+    # ec50 reaching below 0 only says that SE(log10 e) > 1/(t·ln 10) ≈ 0.21)
     yrange = ymax - ymin
     wild = (nat[:, 1] < ymin - yrange) | (nat[:, 2] > ymax + yrange)
-    vague = ~(ec_lo > 0) | ~np.isfinite(ec_hi)
-    mark(wild | vague | bound, "ambiguous")
+    dependent = np.zeros(n_curves, dtype=bool)
+    todo = np.nonzero((code < 0) & identifiable)[0]
+    dependent[todo] = _max_dependency(vcov[todo]) > MAX_DEPENDENCY
+    if "e" in mdl.free:
+        vague = ~(half_log10 <= MAX_LOG10_EC50_HALF_WIDTH)  # NaN: no CI at all
+    else:
+        vague = np.zeros(n_curves, dtype=bool)
+    mark(bound | dependent | wild | vague, "ambiguous")
     mark(np.ones(n_curves, dtype=bool), "ok")
     out["status"] = _text_column(code, names)
     drift = (e > np.exp(hi)) | (e < np.exp(lo))
-    out["message"] = _messages(code, p_effect, alpha, drift, bound)
+    why = [(dependent, _AMBIGUOUS_WHY["dependent"]), (wild & ~dependent, _AMBIGUOUS_WHY["wild"]),
+           (vague & ~dependent & ~wild, _AMBIGUOUS_WHY["vague"])]
+    out["message"] = _messages(code, p_effect, alpha, drift, bound, why)
     return pd.DataFrame(out, copy=False), vcov  # no copy of a million-row table
 
 
@@ -610,15 +739,28 @@ def _t975(df: Array) -> Array:
     out = np.full(df.shape, np.nan)
     if good.any():
         vals, inv = np.unique(df[good], return_inverse=True)
-        out[good] = _kernel.t_quantile(vals, 0.975)[inv]
+        out[good] = _OPS.get().t_quantile(vals, 0.975)[inv]
     return out
 
 
+#: the reason given for an ``ambiguous`` curve (an optimum at infinity has its own message)
+_AMBIGUOUS_WHY = {
+    "dependent": "ambiguous: the parameters are nearly redundant (a dependency above "
+    f"{MAX_DEPENDENCY:g}): other parameter values fit the data as well",
+    "wild": "ambiguous: an asymptote lies beyond the observed responses by more than their "
+    "range (a plateau is not reached within the tested doses)",
+    "vague": "ambiguous: the ec50 is not determined (its 95% CI, on the log scale, is wider "
+    "than a factor of 10 either way)",
+}
+
+
 def _messages(code: NDArray[np.int8], p_effect: Array, alpha: float,
-              drift: NDArray[np.bool_],
-              at_bound: NDArray[np.bool_]) -> pd.api.extensions.ExtensionArray:
+              drift: NDArray[np.bool_], at_bound: NDArray[np.bool_],
+              ambiguous_why: Sequence[tuple[NDArray[np.bool_], str]] = (),
+              ) -> pd.api.extensions.ExtensionArray:
     """Plain-language message of every curve (see :func:`_message`), built per status
-    (``code`` indexes :data:`STATUSES`)."""
+    (``code`` indexes :data:`STATUSES`); ``ambiguous_why`` gives the reason of an
+    ``ambiguous`` curve (masks over all curves, each with its text)."""
     texts: list[str] = [""]
     idx = np.zeros(code.shape, dtype=np.int32)
 
@@ -638,6 +780,9 @@ def _messages(code: NDArray[np.int8], p_effect: Array, alpha: float,
             put(sel & ~at_bound, _message(s, np.nan, alpha, False, False))
             if s == "no_convergence":
                 put(sel & ~at_bound & drift, _message(s, np.nan, alpha, True, False))
+            if s == "ambiguous":
+                for mask, text in ambiguous_why:
+                    put(sel & ~at_bound & mask, text)
         put(sel & at_bound, _message(s, np.nan, alpha, False, True))
     return _text_column(idx, texts)
 
@@ -657,7 +802,7 @@ def _numpy_engine(mdl: Model, sub: _lm.Packed, n_starts: int) -> tuple[
         Array, Array, NDArray[np.bool_], NDArray[np.int64], NDArray[np.bool_], Array,
         NDArray[np.bool_]]:
     """The numpy reference engine: batched grid starts + LM + Hessian (see :mod:`._lm`),
-    step for step the algorithm of the compiled engine (``_kernel._fit_one``)."""
+    step for step the algorithm of the compiled engine (``._kernel._fit_one``)."""
     max_iter, extra = 200, 200 // 8
     m = sub.y.shape[0]
     starts = _lm.grid_starts(mdl, sub, n_best=n_starts)
@@ -758,6 +903,41 @@ def _message(status: str, p_effect: float, alpha: float, drift: bool, at_bound: 
     return "" if status == "ok" else STATUSES[status]
 
 
+def _max_dependency(vcov: Array) -> Array:
+    """Largest parameter dependency of every curve (GraphPad Prism's measure).
+
+    The dependency of parameter i is ``1 − 1/(V_ii·(V⁻¹)_ii)``: the share of its variance
+    explained by the other parameters, 1 − (SE with the others fixed / SE)². It does not
+    depend on the scale of any parameter (ec50 or log ec50 alike) nor on σ². NaN where the
+    covariance is not available; 0 with a single free parameter.
+    """
+    m, k = vcov.shape[0], vcov.shape[1]
+    out = np.full(m, np.nan)
+    if m == 0:
+        return out
+    finite = np.isfinite(vcov).all(axis=(1, 2))
+    if k < 2:
+        return np.where(finite, 0.0, np.nan)
+    diag = np.einsum("mii->mi", vcov)
+    good = np.nonzero(finite & (diag > 0).all(axis=1))[0]
+    if good.size == 0:
+        return out
+    d = np.sqrt(diag[good])
+    corr = vcov[good] / (d[:, :, None] * d[:, None, :])
+    try:
+        inv_diag = np.einsum("mii->mi", np.linalg.inv(corr))
+    except np.linalg.LinAlgError:  # a singular one among them: one at a time
+        inv_diag = np.full((good.size, k), np.inf)
+        for j in range(good.size):
+            try:
+                inv_diag[j] = np.diag(np.linalg.inv(corr[j]))
+            except np.linalg.LinAlgError:
+                pass
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[good] = np.max(1.0 - 1.0 / inv_diag, axis=1)
+    return out
+
+
 def _inverse_pd(h: Array) -> Array | None:
     """Inverse of a symmetric positive-definite matrix, or None if it is not PD."""
     if not np.all(np.isfinite(h)):
@@ -782,12 +962,12 @@ def _outliers(mdl: Model, theta: Array,
     sel = p.w > 0
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # curves without points: all-NaN rows
-        resid = np.where(sel, p.y - _kernel.response(mdl, np.nan_to_num(theta), p.logx),
+        resid = np.where(sel, p.y - _npops.response(mdl, np.nan_to_num(theta), p.logx),
                          np.nan)
         med = np.nanmedian(resid, axis=1, keepdims=True)
         mad = 1.4826 * np.nanmedian(np.abs(resid - med), axis=1)
         sq = np.where(sel, resid**2, 0.0)
-        rms = np.sqrt(_kernel.row_sums(sq, p.n) / np.where(p.n > 0, p.n, np.nan))
+        rms = np.sqrt(_npops.row_sums(sq, p.n) / np.where(p.n > 0, p.n, np.nan))
         # conservative scale: the larger of the robust SD and the residual RMS
         mad = np.maximum(mad, rms)
         rz = np.abs(resid - med) / mad[:, None]
@@ -821,7 +1001,7 @@ def _effect_test(rss0: Array, rss: Array, n: NDArray[np.int64], k: int) -> Array
     f = np.where((rss <= 0) & (rss0 > 0), np.inf, f)
     ok = (df2 > 0) & np.isfinite(rss)
     pval = np.full(rss.shape, np.nan)
-    pval[ok] = _kernel.f_sf(df1, df2[ok], np.maximum(f[ok], 0))
+    pval[ok] = _OPS.get().f_sf(df1, df2[ok], np.maximum(f[ok], 0))
     return pval
 
 
@@ -834,7 +1014,7 @@ def _lack_of_fit(rss: Array, sspe: Array, df_pe: NDArray[np.int64],
         fval = np.where(ok, ((rss - sspe) / np.maximum(df_lof, 1)) / (sspe / np.maximum(df_pe, 1)),
                         np.nan)
     pval = np.full(rss.shape, np.nan)
-    pval[ok] = _kernel.f_sf(df_lof[ok], df_pe[ok], np.maximum(fval[ok], 0.0))
+    pval[ok] = _OPS.get().f_sf(df_lof[ok], df_pe[ok], np.maximum(fval[ok], 0.0))
     return fval, pval
 
 
@@ -848,7 +1028,7 @@ def _areas(
     area = np.full(m, np.nan)
     if not ok.any():
         return auc, area
-    a, r = _kernel.areas(mdl, theta[ok], lo[ok], hi[ok], reference)
+    a, r = _npops.areas(mdl, theta[ok], lo[ok], hi[ok], reference)
     auc[ok] = a
     if reference != 0:
         area[ok] = r

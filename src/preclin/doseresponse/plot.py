@@ -1,9 +1,9 @@
 """Prism-like dose-response figures.
 
 The input is a fit result with ``table`` (one row per curve: grouping columns, ``model``,
-``status``, ``hill``/``bottom``/``top``/``ec50``[/``asym``], optional ``ec50_lower`` and
-``ec50_upper``), ``points`` (grouping columns, ``dose``, ``response``), ``by`` (the
-grouping columns) and ``dose_unit``.
+``status``, ``hill``/``bottom``/``top``/``ec50``[/``asym``], optional ``ec50_lower_log``
+and ``ec50_upper_log`` (else ``ec50_lower``/``ec50_upper``) for the ec50 band), ``points``
+(grouping columns, ``dose``, ``response``), ``by`` (the grouping columns) and ``dose_unit``.
 
 Conventions, following GraphPad Prism:
 
@@ -26,7 +26,7 @@ import math
 import re
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -367,7 +367,10 @@ def _draw_curve(
             zorder=2,
             label=EC50_LABEL,
         )
-        lower, upper = _float(row.get("ec50_lower")), _float(row.get("ec50_upper"))
+        # the log-scale CI (always positive) suits the log dose axis
+        log = "_log" if "ec50_lower_log" in row else ""
+        lower = _float(row.get("ec50_lower" + log))
+        upper = _float(row.get("ec50_upper" + log))
         if math.isfinite(lower) and math.isfinite(upper) and 0 < lower < upper:
             art.ec50_band = ax.axvspan(
                 lower,
@@ -413,7 +416,8 @@ def plot_curve(
         in ``row`` it is filtered to this curve, so the full ``fits.points`` may be given.
     row
         The curve's row of ``fits.table``: ``model``, ``status``, parameters and
-        optionally ``ec50_lower``/``ec50_upper``.
+        optionally ``ec50_lower_log``/``ec50_upper_log`` (the log-scale CI, drawn as a
+        band; else ``ec50_lower``/``ec50_upper``).
     show
         ``"mean_sd"`` (mean ± SD per dose) or ``"replicates"`` (every point).
     color
@@ -526,7 +530,7 @@ def plot_curves(
         raise InputError(f"column(s) {', '.join(sorted(both))} cannot be both by and overlay")
     colour_cols = overlay_cols + [g for g in groups if g not in by_cols and g not in overlay_cols]
 
-    rows = table.to_dict("records")
+    rows = cast("list[dict[str, Any]]", table.to_dict("records"))
     panels: dict[tuple[Hashable, ...], list[dict[str, Any]]] = {}
     colour_keys: dict[tuple[Hashable, ...], int] = {}
     for r in rows:

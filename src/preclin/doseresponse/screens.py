@@ -279,7 +279,8 @@ def normalise_gdsc(
         tag_codes = tag_col.cat.codes.to_numpy(dtype=np.int64)
         tag_values = list(tag_col.cat.categories)
     else:
-        tag_codes, tag_values = pd.factorize(tag_col, sort=False)
+        tag_codes, tag_uniques = pd.factorize(tag_col, sort=False)
+        tag_values = list(tag_uniques)
     tags = [str(t).strip() for t in tag_values]
     single_m = [_SINGLE_AGENT.match(t) for t in tags]
     t_single = np.array([m is not None for m in single_m] + [False])
@@ -335,7 +336,7 @@ def normalise_gdsc(
     top = pd.Series(conc[series]).groupby(key[series]).max()
     maxc = np.full(n, np.nan)
     if len(top):
-        loc = top.index.get_indexer(key)
+        loc = top.index.get_indexer(pd.Index(key))
         has = single & (loc >= 0)
         maxc[has] = top.to_numpy()[loc[has]]
 
@@ -371,14 +372,13 @@ def normalise_gdsc(
     put(no_pc, f"no usable {pos_control} wells on this scan")
     put(bad_scale, f"{neg_control} mean not above {pos_control} mean on this scan")
     put(np.isnan(viab), "viability cannot be computed")
-    reason = pd.Categorical.from_codes(reason_code, categories=labels)
+    reason = pd.Categorical.from_codes(reason_code, categories=pd.Index(labels))
 
     out = pd.DataFrame(
         {
             "COSMIC_ID": df["COSMIC_ID"].to_numpy(),
             "CELL_LINE_NAME": df["CELL_LINE_NAME"],
-            "DRUG_ID": pd.array(np.where(single, drug_id, np.nan), dtype="Float64")
-            .round()
+            "DRUG_ID": pd.array(np.round(np.where(single, drug_id, np.nan)), dtype="Float64")
             .astype("Int64"),
             "maxc": maxc,
             "CONC": conc,
@@ -404,7 +404,7 @@ def _lib_categorical(codes: NDArray[np.int64], names: list[str]) -> pd.Categoric
     """``L<n>`` as a categorical, missing where the name is empty (not a library well)."""
     cats = [n for n in names if n]
     remap = np.array([cats.index(n) if n else -1 for n in names], dtype=np.int64)
-    return pd.Categorical.from_codes(remap[codes], categories=cats)
+    return pd.Categorical.from_codes(remap[codes], categories=pd.Index(cats, dtype=object))
 
 
 # --------------------------------------------------------------------------- curves

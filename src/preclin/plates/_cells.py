@@ -30,6 +30,8 @@ __all__ = [
     "load_sheets",
     "head_text",
     "head_sheet",
+    "is_workbook",
+    "MAX_FILE_BYTES",
     "find_grids",
     "cell_text",
     "to_number",
@@ -161,13 +163,36 @@ def _int_value(cell: Cell) -> int | None:
 
 
 # --------------------------------------------------------------------------- loading
-def _decode(data: bytes) -> str:
+#: Largest file the plate readers open (instrument exports are far smaller).
+MAX_FILE_BYTES = 256 * 2**20
+
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _decode(data: bytes, *, strict: bool = False) -> str:
+    """Text of a file: UTF-16 (by BOM), UTF-8 (with or without BOM), else Latin-1.
+
+    With ``strict``, raise ``UnicodeDecodeError`` for bytes that are not text (NUL bytes outside
+    UTF-16) instead of decoding them as Latin-1.
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        return data.decode("utf-16", errors="replace")
+    if strict and b"\x00" in data:
+        raise UnicodeDecodeError("utf-8", data, data.index(b"\x00"), data.index(b"\x00") + 1,
+                                 "NUL byte in a text file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+def is_workbook(path: str | Path) -> bool:
+    """True when the file content is a ZIP container (XLSX), whatever its extension."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == _ZIP_MAGIC
+    except OSError:
+        return False
 
 
 def _delimiter(lines: list[str], suffix: str) -> str:
@@ -210,7 +235,14 @@ def _open_workbook(path: Path) -> Any:
     import openpyxl
 
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+        # a file object, so that the content decides and not the extension
+        with open(path, "rb") as fh:
+            data = io.BytesIO(fh.read(MAX_FILE_BYTES + 1))
+        if len(data.getbuffer()) > MAX_FILE_BYTES:
+            raise InputError(f"file larger than {MAX_FILE_BYTES // 2**20} MiB", file=path)
+        return openpyxl.load_workbook(data, read_only=True, data_only=True)
+    except InputError:
+        raise
     except Exception as exc:  # openpyxl raises many types on corrupt files
         raise InputError(f"cannot open workbook ({type(exc).__name__}: {exc})", file=path) from None
 
@@ -227,7 +259,7 @@ def load_sheets(path: str | Path) -> list[Sheet]:
     p = Path(path)
     _check_file(p)
     suffix = p.suffix.lower()
-    if suffix in XLSX_SUFFIXES:
+    if is_workbook(p):
         wb = _open_workbook(p)
         try:
             sheets = []
@@ -238,10 +270,23 @@ def load_sheets(path: str | Path) -> list[Sheet]:
         finally:
             wb.close()
     try:
+        if p.stat().st_size > MAX_FILE_BYTES:
+            raise InputError(f"file larger than {MAX_FILE_BYTES // 2**20} MiB", file=p)
         data = p.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror or exc})", file=p) from None
-    return [_text_sheet(p, _decode(data))]
+    try:
+        text = _decode(data, strict=True)
+    except UnicodeDecodeError:
+        if suffix in XLSX_SUFFIXES:
+            raise InputError("cannot open workbook (the content is not an XLSX/ZIP file)",
+                             file=p) from None
+        raise InputError(
+            "cannot decode the file as text (binary content that is neither a CSV/TXT export "
+            "nor an XLSX workbook; save legacy .xls files as .xlsx)",
+            file=p,
+        ) from None
+    return [_text_sheet(p, text)]
 
 
 def head_text(path: str | Path, n_bytes: int = 8192) -> str:
@@ -258,13 +303,10 @@ def head_sheet(path: str | Path, n_lines: int = 80) -> Sheet | None:
     p = Path(path)
     if not p.is_file():
         return None
-    suffix = p.suffix.lower()
-    if suffix in XLSX_SUFFIXES:
+    if is_workbook(p):
         try:
-            import openpyxl
-
-            wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
-        except Exception:
+            wb = _open_workbook(p)
+        except InputError:
             return None
         try:
             ws = wb.worksheets[0]
@@ -278,9 +320,14 @@ def head_sheet(path: str | Path, n_lines: int = 80) -> Sheet | None:
             return None
         finally:
             wb.close()
-    if suffix not in TEXT_SUFFIXES:
+    try:
+        with open(p, "rb") as fh:
+            data = fh.read(8192)
+        text = _decode(data, strict=True)
+    except (OSError, UnicodeDecodeError):
         return None
-    text = head_text(p)
+    if not text.strip():
+        return None
     lines = text.splitlines()[:n_lines]
     return _text_sheet(p, "\n".join(lines))
 

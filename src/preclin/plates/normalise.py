@@ -162,7 +162,8 @@ def normalise(
     viab = np.full(len(out), np.nan)
     controls: list[dict[str, Any]] = []
     groups = out.groupby(by, sort=False, dropna=False).indices
-    for key, idx in groups.items():
+    for key, group_rows in groups.items():
+        idx = np.asarray(group_rows)
         label = _group_label(by, key)
         if not (in_layout[idx] & ~excl_layout[idx]).any():
             continue  # nothing of the layout in this group (e.g. wells outside it): no scale

@@ -163,16 +163,16 @@ def plot_layout(
         nums: list[tuple[int, int, float]] = []
         nonpos: list[tuple[int, int]] = []
         for i, j in zip(all_i, all_j, strict=True):
-            v = pos.get((int(i), int(j)))
-            if v is None or pd.isna(v):
+            val = pos.get((int(i), int(j)))
+            if val is None or pd.isna(val):
                 grey.append((i, j))
             elif numeric:
-                if log and float(v) <= 0:
+                if log and float(val) <= 0:
                     nonpos.append((i, j))
                 else:
-                    nums.append((i, j, float(v)))
+                    nums.append((i, j, float(val)))
             else:
-                cats[str(v)].append((i, j))
+                cats[str(val)].append((i, j))
         kw = {"s": size, "linewidths": 0.5, "edgecolors": "#555555"}
         if grey:
             g = np.array(grey)

@@ -153,7 +153,8 @@ def plate_qc(
     cj_all = df["col"].to_numpy(dtype=float) - 1
 
     rows: list[dict[str, Any]] = []
-    for key, idx in df.groupby(by, sort=False, dropna=False).indices.items():
+    for key, group_rows in df.groupby(by, sort=False, dropna=False).indices.items():
+        idx = np.asarray(group_rows)
         keys: tuple[Hashable, ...] = key if isinstance(key, tuple) else (key,)
         rec: dict[str, Any] = dict(zip(by, keys, strict=False))
         sig = sig_all[idx]

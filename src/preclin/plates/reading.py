@@ -14,7 +14,7 @@ from ..tables import require_columns
 from . import readers as _readers
 from ._wells import row_index
 from .layout import Layout, read_layout
-from .readers import READER_COLUMNS, Reader
+from .readers import LEGACY_COLUMNS, OPTIONAL_COLUMNS, READER_COLUMNS, Reader
 
 __all__ = ["read"]
 
@@ -34,17 +34,48 @@ def _resolve_reader(reader: str | Reader, path: Path) -> Reader:
     return reader
 
 
+#: Columns some readers add, carried into :func:`read`'s table when a file has them.
+_EXTRA = ("read", *OPTIONAL_COLUMNS)
+
+
+def _block_names(df: pd.DataFrame) -> pd.Series:
+    """One name per (plate, read) of a reader table: the plate when reads are unnamed or one per
+    plate, the read when the file holds one plate, else ``plate:read``."""
+    plates = list(dict.fromkeys(df["plate"].tolist()))
+    named = df["read"] != ""
+    if not named.any():
+        return df["plate"]
+    reads_per_plate = df.loc[named].groupby("plate", sort=False)["read"].nunique()
+    if len(plates) == 1:
+        return df["read"].where(named, df["plate"])
+    if (reads_per_plate <= 1).all():
+        return df["plate"]
+    return (df["plate"] + ":" + df["read"]).where(named, df["plate"])
+
+
 def _read_file(src: _Source, reader: str | Reader) -> pd.DataFrame:
     rdr = _resolve_reader(reader, src.path)
     df = rdr.read(src.path)
+    if "signal" in df.columns and "value" not in df.columns:  # first reader contract
+        require_columns(df, LEGACY_COLUMNS, file=src.path)
+        df = df.rename(columns={"signal": "value"})
+        if "read" not in df.columns:
+            df["read"] = ""
     require_columns(df, READER_COLUMNS, file=src.path)
-    df = df.loc[:, list(READER_COLUMNS)].copy()
-    df["plate"] = df["plate"].astype("str")
-    df["well"] = df["well"].astype("str")
-    df["row"] = df["row"].astype("str")
+    extra = [c for c in OPTIONAL_COLUMNS if c in df.columns and df[c].notna().any()]
+    df = df.loc[:, [*READER_COLUMNS, *extra]].copy()
+    for name in ("plate", "read", "well", "row"):
+        df[name] = df[name].astype("str")
     df["col"] = df["col"].astype("int64")
-    df["signal"] = pd.to_numeric(df["signal"], errors="coerce").astype("float64")
-    dup = df.duplicated(["plate", "well"])
+    df["signal"] = pd.to_numeric(df.pop("value"), errors="coerce").astype("float64")
+    named = (df["read"] != "").any()
+    df["_block_read"] = df["read"]
+    df["plate"] = _block_names(df)
+    if not named:
+        df = df.drop(columns="read")
+    df = df.drop(columns="_block_read")
+    key = ["plate", *[c for c in ("cycle", "time_s") if c in df.columns][:1], "well"]
+    dup = df.duplicated(key)
     if dup.any():
         first = df.loc[dup].iloc[0]
         raise InputError(f"well {first['well']} appears twice in plate '{first['plate']}'",
@@ -178,7 +209,12 @@ def read(
         by plate (layout order, then file order), row, column. ``plate`` is the layout plate
         name for files tied to a plate (``layout.paths`` or ``plate=``; ``NAME:block`` when the
         file holds several blocks) and otherwise the block name in the file (prefixed by the
-        file stem when two files use the same block name).
+        file stem when two files use the same block name). A block is one plate and read of
+        the file (named by the read when the file holds one plate, by the plate when each plate
+        has one read, else ``plate:read``). The reader columns ``read``, ``time_s``, ``cycle``,
+        ``wavelength_nm``, ``unit`` and ``flag`` follow ``signal`` when some file has them
+        (kinetic reads: one row per well and time point); a layout factor of the same name
+        wins and the reader column is kept as ``reader_<name>``.
 
     Raises
     ------
@@ -221,6 +257,9 @@ def read(
                         + (f" (plate '{block}')" if len(names) > 1 else ""),
                         file=lay.source, location=where)
                 lt["in_layout"] = True
+                clash = [c for c in factors if c in sub.columns]
+                if clash:  # a layout factor named like a reader column: the layout keeps it
+                    sub = sub.rename(columns={c: f"reader_{c}" for c in clash})
                 sub = sub.merge(lt, on="well", how="left", sort=False)
                 sub["in_layout"] = sub["in_layout"].astype("boolean").fillna(False).astype(bool)
             sub["_rank"] = rank
@@ -229,8 +268,15 @@ def read(
             frames.append(sub)
     out = pd.concat(frames, ignore_index=True)
     out["_ri"] = out["row"].map(row_index).astype("int64")
-    out = out.sort_values(["_rank", "_order", "_ri", "col"], kind="stable")
-    columns = ["plate", "well", "row", "col", *factors, "signal"]
+    time_key = [c for c in ("cycle", "time_s") if c in out.columns][:1]
+    if time_key:
+        out["_t"] = out[time_key[0]].astype("float64").fillna(-1.0)
+    else:
+        out["_t"] = 0.0
+    out = out.sort_values(["_rank", "_order", "_t", "_ri", "col"], kind="stable")
+    extras = [c for c in _EXTRA if c in out.columns and c not in factors]
+    extras += [f"reader_{c}" for c in _EXTRA if f"reader_{c}" in out.columns]
+    columns = ["plate", "well", "row", "col", *factors, "signal", *extras]
     if lay is not None:
         columns.append("in_layout")
     out = out.loc[:, columns].reset_index(drop=True)

@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import stats as st
 
 from ..errors import InputError
+from .display import stars
 
 __all__ = ["compare_groups", "stars", "TESTS"]
 
@@ -19,16 +20,6 @@ TESTS = {
     "welch": "two-sided Welch t test (unequal variances)",
     "t": "two-sided Student t test (pooled variance)",
 }
-
-
-def stars(p: float) -> str:
-    """Significance stars as in the seed papers: ns, * <0.05, ** <0.01, *** <0.001, **** <0.0001."""
-    if not np.isfinite(p):
-        return ""
-    for cut, label in ((1e-4, "****"), (1e-3, "***"), (1e-2, "**"), (5e-2, "*")):
-        if p < cut:
-            return label
-    return "ns"
 
 
 def compare_groups(
@@ -72,7 +63,7 @@ def compare_groups(
             raise InputError(f"cannot compare: column '{col}' is not in the results table")
     vals = pd.to_numeric(table[value], errors="coerce").astype(float)
     if log10:
-        vals = np.log10(vals.where(vals > 0))
+        vals = np.log10(vals.where(vals > 0))  # type: ignore[assignment]
     data = table.assign(_v=vals)
     rows: list[dict[str, object]] = []
     strata = (

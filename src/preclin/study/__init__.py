@@ -1,4 +1,9 @@
-"""Studies: the study file, the runner that composes the rooms, provenance."""
+"""Studies: the study file, the runner that composes the rooms, provenance.
+
+Experiment kinds (``doseresponse``, ``factorial``, ``coculture``, and any registered by
+other packages) live in :mod:`preclin.study.kinds`; the runner, provenance and report
+iterate over them.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,36 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .model import StudyFile, load_study_file
-from .runner import RESULT_TABLES, RunResult, classify, run_study
+from .kinds import (
+    ExperimentKind,
+    ExperimentSettings,
+    KindOutput,
+    get_kind,
+    register_kind,
+    registered_kinds,
+    unregister_kind,
+)
+from .kinds.doseresponse import RESULT_TABLES, classify
+from .model import StudyFile, load_study_file, study_file_model
+from .runner import RunResult, run_study
 
-__all__ = ["Study", "StudyFile", "RunResult", "RESULT_TABLES", "classify", "load_study_file"]
+__all__ = [
+    "Study",
+    "StudyFile",
+    "RunResult",
+    "RESULT_TABLES",
+    "classify",
+    "load_study_file",
+    "study_file_model",
+    "run_study",
+    "ExperimentKind",
+    "ExperimentSettings",
+    "KindOutput",
+    "register_kind",
+    "unregister_kind",
+    "get_kind",
+    "registered_kinds",
+]
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """The study file (``study.toml``): a pydantic model with plain-language errors.
 
+The ``[[experiment]]`` tables are a union of the settings models of the registered
+experiment kinds (:mod:`preclin.study.kinds`), told apart by their ``kind`` key
+(``"doseresponse"`` when absent); :func:`study_file_model` builds it from the registry.
+
 Example::
 
     [study]
@@ -39,21 +43,37 @@ Example::
 
 from __future__ import annotations
 
+import difflib
 import sys
+import types
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
+    SerializeAsAny,
     Tag,
     ValidationError,
+    create_model,
     field_validator,
 )
 
 from ..errors import StudyError
+from .kinds import (
+    DEFAULT_KIND,
+    ExperimentSettings,
+    registered_kinds,
+    registry_version,
+    unknown_kind_message,
+)
+from .kinds.base import StrictModel
+from .kinds.coculture import CocultureExperimentSpec, CocultureSpec
+from .kinds.doseresponse import ClassifySpec, CompareSpec, ExperimentSpec, FitSpec
+from .kinds.factorial import FactorialExperimentSpec, FactorialSpec
+from .kinds.plate_steps import NormaliseSpec, QCSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -63,6 +83,7 @@ else:  # pragma: no cover
 __all__ = [
     "StudyFile",
     "StudyInfo",
+    "ExperimentSettings",
     "ExperimentSpec",
     "NormaliseSpec",
     "FitSpec",
@@ -74,159 +95,12 @@ __all__ = [
     "FactorialExperimentSpec",
     "CocultureExperimentSpec",
     "load_study_file",
+    "validate_study",
+    "study_file_model",
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class NormaliseSpec(_Strict):
-    """How raw plate signal becomes % viability (see :func:`preclin.plates.normalise`)."""
-
-    control_column: str = "control"
-    blank: str | None = "blank"
-    vehicle: str = "vehicle"
-    positive: str | None = None
-    by: list[str] = Field(default_factory=lambda: ["plate"])
-    vehicle_by: list[str] = Field(default_factory=list)
-
-
-class FitSpec(_Strict):
-    """Dose-response model settings (see :func:`preclin.doseresponse.fit`)."""
-
-    dose: str
-    response: str = "viability"
-    by: list[str]
-    model: str = "ll4"
-    ed: list[float] = Field(default_factory=lambda: [50.0])
-    fixed: dict[str, float] = Field(default_factory=dict)
-    dose_unit: str = ""
-    pool_variance: bool = False
-    alpha: float = 0.05
-
-    @field_validator("ed")
-    @classmethod
-    def _levels(cls, v: list[float]) -> list[float]:
-        for x in v:
-            if not 0 < x < 100:
-                raise ValueError(f"ED level {x} must be between 0 and 100")
-        return v
-
-
-class ClassifySpec(_Strict):
-    """A threshold rule, e.g. the seed paper's "resistant if IC50 > 10 µM"."""
-
-    column: str = "ec50"
-    threshold: float
-    above: str = "resistant"
-    below: str = "sensitive"
-    name: str = "call"
-
-
-class CompareSpec(_Strict):
-    """Compare a per-curve value between groups (see :func:`preclin.stats.compare_groups`)."""
-
-    value: str = "ec50"
-    group: str
-    test: Literal["mann-whitney", "welch", "t"] = "mann-whitney"
-    log10: bool = True
-    within: list[str] = Field(default_factory=list)
-
-
-class QCSpec(_Strict):
-    """Plate acceptance criteria."""
-
-    z_prime_min: float = 0.5
-    cv_max: float = 20.0
-
-
-class ExperimentSpec(_Strict):
-    """One experiment: plates + layout -> normalised wells -> fitted curves."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
-    title: str = ""
-    kind: Literal["doseresponse"] = "doseresponse"
-    layout: str | list[str]
-    data: str | list[str] | None = None
-    reader: str = "auto"
-    normalise: NormaliseSpec = Field(default_factory=NormaliseSpec)
-    fit: FitSpec
-    classify: ClassifySpec | None = None
-    compare: list[CompareSpec] = Field(default_factory=list)
-    qc: QCSpec = Field(default_factory=QCSpec)
-    plate_map_factors: list[str] = Field(default_factory=list)
-    overlay: str | None = None
-
-
-class FactorialSpec(_Strict):
-    """Settings of :func:`preclin.synergy.factorial.factorial_effects`."""
-
-    factors: list[str] = Field(min_length=2)
-    response: str = "viability"
-    response_kind: Literal["viability", "inhibition", "apoptosis"] = "viability"
-    replicate: str = "replicate"
-    by: list[str] = Field(default_factory=list)
-    added: list[str] | None = None
-    labels: dict[str, str] | None = None
-    control: float | None = None
-    alpha: float = 0.05
-
-
-class CocultureSpec(_Strict):
-    """Settings of :func:`preclin.synergy.coculture.chemoprotection`."""
-
-    response: str = "apoptosis"
-    response_kind: Literal["apoptosis", "viability"] = "apoptosis"
-    condition: str = "condition"
-    alone: str = "alone"
-    stroma: str = "stroma"
-    treatment: str = "treatment"
-    vehicle: str = "vehicle"
-    replicate: str = "replicate"
-    by: list[str] = Field(default_factory=list)
-    added: str | None = None
-    test: Literal["t", "wilcoxon"] = "t"
-    ci: Literal["t", "bootstrap"] = "t"
-    seed: int = 0
-    alpha: float = 0.05
-
-
-class FactorialExperimentSpec(_Strict):
-    """A fixed-dose factorial (2×2, 2×2×2): Bliss/HSA excess and interaction tests."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
-    title: str = ""
-    kind: Literal["factorial"]
-    data: str
-    factorial: FactorialSpec
-
-
-class CocultureExperimentSpec(_Strict):
-    """Chemoprotection by stroma: cells alone vs on stroma, ± an added drug."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
-    title: str = ""
-    kind: Literal["coculture"]
-    data: str
-    coculture: CocultureSpec
-
-
-def _experiment_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return str(value.get("kind", "doseresponse"))
-    return str(getattr(value, "kind", "doseresponse"))
-
-
-AnyExperiment = Annotated[
-    Annotated[ExperimentSpec, Tag("doseresponse")]
-    | Annotated[FactorialExperimentSpec, Tag("factorial")]
-    | Annotated[CocultureExperimentSpec, Tag("coculture")],
-    Discriminator(_experiment_kind),
-]
-
-
-class StudyInfo(_Strict):
+class StudyInfo(StrictModel):
     """The ``[study]`` table."""
 
     title: str
@@ -235,11 +109,15 @@ class StudyInfo(_Strict):
     authors: list[str] = Field(default_factory=list)
 
 
-class StudyFile(_Strict):
-    """The whole study file."""
+class StudyFile(StrictModel):
+    """The whole study file.
+
+    ``StudyFile.model_validate(data)`` validates against the registered kinds (it uses
+    :func:`study_file_model`); a validated study is an instance of a subclass.
+    """
 
     study: StudyInfo
-    experiment: list[AnyExperiment] = Field(min_length=1)
+    experiment: list[SerializeAsAny[ExperimentSettings]] = Field(min_length=1)
 
     @field_validator("experiment")
     @classmethod
@@ -250,20 +128,113 @@ class StudyFile(_Strict):
             raise ValueError(f"experiment names must be unique; repeated: {', '.join(dups)}")
         return v
 
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> StudyFile:
+        """Validate ``obj``; on :class:`StudyFile` itself, against the registered kinds."""
+        if cls is StudyFile:
+            return study_file_model().model_validate(obj, **kwargs)
+        return super().model_validate(obj, **kwargs)
 
-_TAGS = {"doseresponse", "factorial", "coculture"}
+
+def _experiment_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("kind", DEFAULT_KIND))
+    return str(getattr(value, "kind", DEFAULT_KIND))
 
 
-def _format_loc(loc: tuple[Any, ...]) -> str:
+_MODEL_CACHE: dict[int, type[StudyFile]] = {}
+
+
+def study_file_model() -> type[StudyFile]:
+    """The pydantic model of a study file for the kinds registered now.
+
+    Its ``experiment`` list is a union of every kind's settings model, discriminated by
+    the ``kind`` key (``"doseresponse"`` when absent). Rebuilt when the registry changes.
+    """
+    version = registry_version()
+    cached = _MODEL_CACHE.get(version)
+    if cached is not None:
+        return cached
+    members = tuple(Annotated[k.settings, Tag(name)] for name, k in registered_kinds().items())
+    union: Any = Union[members] if len(members) > 1 else members[0]  # noqa: UP007
+    experiment = Annotated[union, Discriminator(_experiment_kind)]
+    model = create_model("StudyFile", __base__=StudyFile, __module__=__name__,
+                         experiment=(list[experiment], Field(min_length=1)))
+    _MODEL_CACHE.clear()
+    _MODEL_CACHE[version] = model
+    return model
+
+
+# -------------------------------------------------------------------------------- errors
+def _format_loc(loc: tuple[Any, ...], tags: set[str]) -> str:
     out = ""
     for k, part in enumerate(loc):
-        if part in _TAGS and k > 0 and isinstance(loc[k - 1], int):
+        if part in tags and k > 0 and isinstance(loc[k - 1], int):
             continue  # the discriminator tag pydantic inserts after the list index
         if isinstance(part, int):
             out += f"[{part + 1}]"
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """The model classes a field annotation may hold (through Optional, list, dict)."""
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return _unwrap(get_args(tp)[0])
+    if origin in (Union, types.UnionType, list, dict, tuple):
+        return [m for a in get_args(tp) for m in _unwrap(a)]
+    return [tp] if isinstance(tp, type) and issubclass(tp, BaseModel) else []
+
+
+def _model_at(loc: tuple[Any, ...], model: type[BaseModel]) -> type[BaseModel] | None:
+    """The model whose field the last element of ``loc`` names (``None`` if unknown)."""
+    kinds = registered_kinds()
+    current: type[BaseModel] | None = model
+    parts = list(loc[:-1])
+    for k, part in enumerate(parts):
+        if current is None:
+            return None
+        if isinstance(part, int):
+            continue
+        if k > 0 and isinstance(parts[k - 1], int) and part in kinds:
+            current = kinds[part].settings
+            continue
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return None
+        candidates = _unwrap(field.annotation)
+        if str(part) == "experiment" and current is model:
+            kind = DEFAULT_KIND  # refined by the tag that follows the list index
+            current = kinds[kind].settings if kind in kinds else None
+            continue
+        current = candidates[0] if len(candidates) == 1 else None
+    return current
+
+
+def _suggest(loc: tuple[Any, ...], model: type[BaseModel]) -> str:
+    parent = _model_at(loc, model)
+    if parent is None or not loc:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(parent.model_fields), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _problem(err: Any, loc: tuple[Any, ...], model: type[BaseModel]) -> tuple[str, str]:
+    """Plain-language problem and key path of one pydantic error."""
+    tags = set(registered_kinds())
+    kind = err.get("type", "")
+    path = _format_loc(loc, tags)
+    if kind == "union_tag_invalid":
+        tag = (err.get("ctx") or {}).get("tag", "?")
+        return unknown_kind_message(tag), f"{path}.kind" if path else "kind"
+    if kind == "extra_forbidden":
+        return ("unknown key (check the spelling; see the study file documentation)"
+                + _suggest(loc, model)), path
+    if kind == "missing":
+        return "required key is missing", path
+    return str(err.get("msg", "invalid value")), path
 
 
 def load_study_file(path: str | Path) -> StudyFile:
@@ -283,18 +254,25 @@ def load_study_file(path: str | Path) -> StudyFile:
         raise StudyError(f"not valid TOML ({exc})", file=p) from None
     except UnicodeDecodeError:
         raise StudyError("not a UTF-8 text file", file=p) from None
+    return validate_study(raw, file=p)
+
+
+def validate_study(raw: Mapping[str, Any], *, file: str | Path | None = None) -> StudyFile:
+    """Validate a parsed study file (a dict as TOML gives it) against the registered kinds.
+
+    Raises
+    ------
+    StudyError
+        Naming ``file``, the key (e.g. ``experiment[1].fit.dose``) and the problem.
+    """
+    model = study_file_model()
     try:
-        return StudyFile.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = _format_loc(tuple(err.get("loc", ())))
-        kind = err.get("type", "")
-        if kind == "extra_forbidden":
-            problem = "unknown key (check the spelling; see the study file documentation)"
-        elif kind == "missing":
-            problem = "required key is missing"
-        else:
-            problem = str(err.get("msg", "invalid value"))
+        errors = exc.errors()
+        # a misspelt key also makes a required one "missing": name the misspelling first
+        err = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
+        problem, loc = _problem(err, tuple(err.get("loc", ())), model)
         more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-        raise StudyError(problem + more, file=p, location=f"key '{loc}'" if loc else None) \
+        raise StudyError(problem + more, file=file, location=f"key '{loc}'" if loc else None) \
             from None

@@ -6,7 +6,7 @@ import hashlib
 import json
 import platform
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -45,6 +45,7 @@ def write_provenance(
     settings: Mapping[str, Any],
     outputs: Iterable[str | Path] = (),
     base: str | Path | None = None,
+    experiments: Sequence[Mapping[str, Any]] = (),
 ) -> Path:
     """Write ``provenance.json``.
 
@@ -61,6 +62,10 @@ def write_provenance(
         Output files, listed with their SHA-256 too.
     base
         Directory paths are made relative to.
+    experiments
+        One JSON-serialisable record per experiment (name, kind, its inputs, tables,
+        figures, exclusions by reason, warnings, overview row), written under
+        ``"experiments"``.
     """
 
     def describe(p: str | Path) -> dict[str, Any]:
@@ -80,6 +85,7 @@ def write_provenance(
         "settings": settings,
         "inputs": [describe(p) for p in sorted(set(map(str, inputs)))],
         "outputs": [describe(p) for p in sorted(set(map(str, outputs)))],
+        "experiments": [dict(e) for e in experiments],
     }
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

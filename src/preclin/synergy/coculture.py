@@ -602,7 +602,8 @@ def _interaction(
     excluded_rows: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """OLS ``response ~ treatment * stroma + replicate`` for one (base, with) pair."""
-    wb, ww = wide.loc[base], wide.loc[with_]
+    wb = pd.DataFrame(wide.loc[base])
+    ww = pd.DataFrame(wide.loc[with_])
     both = wb.rename(columns={0: "a_b", 1: "s_b"}).join(
         ww.rename(columns={0: "a_w", 1: "s_w"}), how="outer")
     complete = both.notna().all(axis=1).to_numpy()

@@ -348,7 +348,7 @@ def numeric_response(
         )
     inf = ~np.isfinite(values) & ~blank
     if inf.any():
-        pos = int(np.flatnonzero(inf.to_numpy())[0])
+        pos = int(np.flatnonzero(np.asarray(inf))[0])
         raise InputError(f"response column '{column}' has a non-finite value",
                          file=file, location=f"row {pos + _ROW_OFFSET}")
     return values, blank
@@ -793,7 +793,7 @@ def _check_complete(
     shown = []
     for r, c in missing[:4]:
         setting = ", ".join(
-            f"{f}={levels.loc[j, 'present'] if (c >> j) & 1 else levels.loc[j, 'absent']}"
+            f"{f}={levels.loc[j, 'present'] if (c >> j) & 1 else levels.loc[j, 'absent']!s}"
             for j, f in enumerate(factors)
         )
         shown.append(f"'{names[c]}' ({setting}) in {replicate} {r}")

@@ -19,6 +19,7 @@ Figures are :class:`matplotlib.figure.Figure` objects built inside
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -398,12 +399,12 @@ def _protection_panel(
             y = _bracket(ax, xs[t] - d, xs[t] + d, y, h, r["stars"].iloc[0])
         level[t] = y
     high = max(level.values(), default=span)
-    for _, r in inter.iterrows():
-        if r["base"] not in xs or r["with"] not in xs or not r["stars"]:
+    for _, pair in inter.iterrows():
+        if pair["base"] not in xs or pair["with"] not in xs or not pair["stars"]:
             continue
-        lo_t, hi_t = sorted((r["base"], r["with"]), key=lambda t: xs[t])
+        lo_t, hi_t = sorted((pair["base"], pair["with"]), key=lambda t: xs[t])
         y = max(level[t] for t in present[xs[lo_t]: xs[hi_t] + 1])
-        new = _bracket(ax, xs[lo_t], xs[hi_t], y, h, f"Δ protection {r['stars']}")
+        new = _bracket(ax, xs[lo_t], xs[hi_t], y, h, f"Δ protection {pair['stars']}")
         for t in present[xs[lo_t]: xs[hi_t] + 1]:
             level[t] = new
         high = max(high, new)
@@ -435,7 +436,7 @@ def add_factorial_section(
     *,
     title: str,
     level: int = 2,
-    figure: bool = True,
+    figure: bool | str | Path = True,
     simulated: bool = False,
 ) -> None:
     """Write the factorial answers into a :class:`preclin.report.Report`.
@@ -454,7 +455,7 @@ def add_factorial_section(
     level
         Heading level.
     figure
-        Include the figure.
+        Include the figure: ``True`` draws it, a path embeds an already saved file.
     simulated
         Add a notice that the data are simulated.
     """
@@ -473,7 +474,7 @@ def add_factorial_section(
     for s in result.sentences(references=("bliss",)):
         report.add_text(s)
     if figure:
-        fig = plot_factorial(result)
+        fig = plot_factorial(result) if figure is True else figure
         report.add_figure(fig, caption=(
             f"{title}: mean ± SEM of {result.response} with each replicate; dashed marks: "
             "Bliss-expected response; stars: Bliss excess tests; right: Bliss excess per "
@@ -494,7 +495,7 @@ def add_protection_section(
     *,
     title: str,
     level: int = 2,
-    figure: bool = True,
+    figure: bool | str | Path = True,
     simulated: bool = False,
 ) -> None:
     """Write the chemoprotection answers into a :class:`preclin.report.Report`.
@@ -510,7 +511,7 @@ def add_protection_section(
     level
         Heading level.
     figure
-        Include the figure (:func:`plot_protection`).
+        Include the figure (:func:`plot_protection`); a path embeds an already saved file.
     simulated
         Add a notice that the data are simulated.
     """
@@ -526,7 +527,7 @@ def add_protection_section(
     for s in result.sentences():
         report.add_text(s)
     if figure:
-        fig = plot_protection(result)
+        fig = plot_protection(result) if figure is True else figure
         report.add_figure(fig, caption=(
             f"{title}: mean ± SEM with each replicate, lines join the same replicate alone "
             "and on stroma; brackets: paired test alone vs stroma and Δ protection "

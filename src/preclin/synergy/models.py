@@ -243,15 +243,15 @@ def _fit_preclin(requests: Sequence[_Request]) -> list[DrcFit | None]:
         data = pd.concat(frames, ignore_index=True)
         res = dr_fit(data, dose="dose", response="response", by="curve", model="ll4",
                      ed=None, fixed={"bottom": 0.0} if fixed_c else None)
-        for row in res.table.itertuples(index=False):
-            k = int(row.curve)
-            vals = (row.hill, row.bottom, row.top, row.ec50)
-            if not all(np.isfinite(v) for v in vals):
+        for row in res.table[["curve", "hill", "bottom", "top", "ec50", "rss",
+                              "iterations"]].to_dict("records"):
+            k = int(row["curve"])
+            hill, bottom, top, ec50 = (float(row[c]) for c in ("hill", "bottom", "top", "ec50"))
+            if not all(np.isfinite(v) for v in (hill, bottom, top, ec50)):
                 continue
             shift = float(requests[k].c or 0.0) if fixed_c else 0.0
-            out[k] = DrcFit("LL.4", float(row.hill), float(row.bottom) + shift,
-                            float(row.top) + shift, float(row.ec50), float(row.rss),
-                            int(row.iterations))
+            out[k] = DrcFit("LL.4", hill, bottom + shift, top + shift, ec50,
+                            float(row["rss"]), int(row["iterations"]))
     return out
 
 

@@ -227,7 +227,8 @@ def score(
         if comb.replicates[k] >= 2 and k not in rep_means:
             notes.append("replicates are not complete grids: no replicate t-test")
         if sensitivity:
-            row.update(block_sensitivity(blk, res.fit1, res.fit2).to_dict())
+            row.update({str(k): v for k, v in
+                        block_sensitivity(blk, res.fit1, res.fit2).to_dict().items()})
         row["notes"] = "; ".join(notes)
         block_rows.append(row)
         cell_frames.append(_cells(bid, d1, d2, blk, res, names, comb))

@@ -37,7 +37,16 @@ from .._cells import (
     load_sheets,
     to_number,
 )
-from .grid import Nonnumeric, grid_to_long, name_blocks, split_reads
+from ._long import (
+    LongTable,
+    apply_nonnumeric,
+    declared_format,
+    sheet_lines,
+    time_to_seconds,
+    wavelength_of,
+    well_of,
+)
+from .grid import Nonnumeric, concat_long, grid_to_long, name_blocks, split_reads
 
 __all__ = ["Gen5Reader"]
 
@@ -100,6 +109,79 @@ def _is_text_grid(grid: Grid, lines: list[GridLine]) -> bool:
     return has_text
 
 
+def _label_wavelength(label: str | None) -> float | None:
+    """Wavelength of a Gen5 read label: ``od:600`` -> 600, ``fluor:579,616`` -> 616 (emission),
+    ``450`` -> 450, ``Blank 485,528`` -> 528; None for luminescence (``LUM_1:Lum``)."""
+    if not label:
+        return None
+    part = label.rsplit(":", 1)[-1]
+    waves = [w for w in (wavelength_of(x) for x in re.split(r"[,/ ]+", part)) if w is not None]
+    return waves[-1] if waves else None
+
+
+def _kinetic_tables(sheet: Sheet, lines: list[list[str]], plate: str, table: LongTable) -> int:
+    """Read Gen5 kinetic tables (``Time, T° <read>, A1, A2, …`` with one row per time point,
+    possibly split into sub-tables of wells under the same title); returns how many."""
+    n = 0
+    k = 0
+    while k < len(lines):
+        cells = lines[k]
+        tcol = next((c for c, v in enumerate(cells) if v.lower() == "time"), None)
+        if (tcol is None or tcol + 2 >= len(cells) or not cells[tcol + 1].startswith("T°")
+                or well_of(cells[tcol + 2]) is None):
+            k += 1
+            continue
+        title = None
+        for back in range(k - 1, max(k - 4, -1), -1):
+            texts = [c for c in lines[back] if c]
+            if texts:
+                title = texts[0] if len(texts) == 1 else None
+                break
+        read = title or cells[tcol + 1][2:].strip() or f"kinetic {n + 1}"
+        wells = [(c, well_of(v)) for c, v in enumerate(cells) if c > tcol + 1]
+        wave = _label_wavelength(read)
+        n += 1
+        k += 1
+        cycle = 0
+        while k < len(lines):
+            row = lines[k]
+            t = time_to_seconds(row[tcol]) if tcol < len(row) and row[tcol] else None
+            if t is None:
+                break
+            cycle += 1
+            raw = sheet.rows[k]
+            for c, w in wells:
+                if w is not None:
+                    table.add(plate, read, w[0], w[1], raw[c] if c < len(raw) else None,
+                              time_s=t, cycle=cycle, wavelength_nm=wave)
+            k += 1
+    return n
+
+
+def _well_columns(sheet: Sheet, lines: list[list[str]], plate: str, table: LongTable) -> int:
+    """Read ``Well, A1, A2, …`` tables (Gen5 Excel export: one row per read); returns how many
+    reads."""
+    n = 0
+    for k, cells in enumerate(lines):
+        wcol = next((c for c, v in enumerate(cells) if v.lower() == "well"), None)
+        if wcol is None or wcol + 1 >= len(cells) or well_of(cells[wcol + 1]) is None:
+            continue
+        wells = [(c, well_of(v)) for c, v in enumerate(cells) if c > wcol]
+        for r in range(k + 1, len(lines)):
+            row = lines[r]
+            label = row[wcol] if wcol < len(row) else ""
+            if not label:
+                break
+            raw = sheet.rows[r]
+            n += 1
+            wave = _label_wavelength(label)
+            for c, w in wells:
+                if w is not None:
+                    table.add(plate, label, w[0], w[1], raw[c] if c < len(raw) else None,
+                              wavelength_nm=wave)
+    return n
+
+
 @dataclass
 class Gen5Reader:
     """Reader for BioTek Gen5 exports (see module docstring).
@@ -107,12 +189,14 @@ class Gen5Reader:
     Parameters
     ----------
     nonnumeric
-        ``"error"`` (default) or ``"nan"``: how to treat ``OVRFLW``, ``?????`` and other text.
+        How to treat ``OVRFLW``, ``?????`` and other text in a value cell: ``"flag"``
+        (default: value NaN, the text kept in ``flag``), ``"nan"`` (missing, text dropped) or
+        ``"error"`` (raise :class:`InputError` naming file and well).
     na_values
-        Extra cell texts always read as missing.
+        Extra cell texts always read as missing without a flag.
     """
 
-    nonnumeric: Nonnumeric = "error"
+    nonnumeric: Nonnumeric = "flag"
     na_values: tuple[str, ...] = field(default=())
     name: str = "gen5"
 
@@ -130,25 +214,38 @@ class Gen5Reader:
         Raises
         ------
         InputError
-            If the file is missing, holds no numeric plate section, or a value is not numeric.
+            If the file is missing, holds no numeric plate section, or (``nonnumeric="error"``)
+            a value is not numeric.
         """
         p = Path(path)
         blocks: list[tuple[Grid, str | None, list[GridLine], str | None]] = []
         metadata: dict[str, str] = {}
+        special = LongTable(p)
         for sheet in load_sheets(p):
             grids = list(find_grids(sheet))
             first = grids[0].header_line if grids else len(sheet.rows)
             for key, value in _metadata(sheet, first).items():
                 metadata.setdefault(key, value)
+            plate = metadata.get("Plate Number") or p.stem
+            lines = sheet_lines(sheet)
+            special.decimal_comma = sheet.decimal_comma
+            n_kinetic = _kinetic_tables(sheet, lines, plate, special)
+            _well_columns(sheet, lines, plate, special)
+            if n_kinetic:
+                continue  # the plate grids of a kinetic export are Gen5's kinetic analysis
             for grid in grids:
                 title = grid.title or grid.corner
                 if title is not None and title.strip().lower() in _SKIP_SECTIONS:
                     continue
-                for label, lines in split_reads(grid):
-                    if _is_text_grid(grid, lines):
+                for label, lines_ in split_reads(grid):
+                    if _is_text_grid(grid, lines_):
                         continue
-                    blocks.append((grid, label, lines, title))
-        if not blocks:
+                    blocks.append((grid, label, lines_, title))
+        plate = metadata.get("Plate Number") or p.stem
+        frames: list[pd.DataFrame] = []
+        if len(special):
+            frames.append(special.frame(declared_format(metadata.get("Plate Type"))))
+        if not blocks and not frames:
             raise InputError("no numeric plate section found in the Gen5 export", file=p)
         waves = _wavelengths(metadata)
         candidates: list[tuple[str | None, str | None, str | None]] = []
@@ -160,11 +257,13 @@ class Gen5Reader:
             if label is None and base is None and len(waves) == 1 and len(blocks) == 1:
                 base = waves[0]
             candidates.append((label, base, None))
-        names = name_blocks(candidates, p.stem)
-        frames = [
-            grid_to_long(g, lines, name, nonnumeric=self.nonnumeric, na_values=self.na_values)
-            for (g, _, lines, _), name in zip(blocks, names, strict=True)
-        ]
-        out = pd.concat(frames, ignore_index=True)
+        names = name_blocks(candidates, p.stem) if blocks else []
+        for (g, _, lines_, _), name in zip(blocks, names, strict=True):
+            frames.append(grid_to_long(
+                g, lines_, plate, read=name, wavelength_nm=_label_wavelength(name),
+                nonnumeric="flag" if self.nonnumeric == "error" else self.nonnumeric,
+                na_values=self.na_values))
+        out = concat_long(frames)
+        out = apply_nonnumeric(out, self.nonnumeric, p, self.na_values)
         out.attrs["metadata"] = metadata
         return out

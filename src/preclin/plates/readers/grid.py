@@ -14,12 +14,23 @@ last column are ignored, except a label there on a line without a row letter, wh
 second read of the row above (several wavelengths interleaved, as some instruments export).
 
 Blank cells (and ``NA``, ``N/A``, ``NaN``) become NaN. A non-numeric cell such as ``OVRFLW``
-raises :class:`~preclin.errors.InputError` naming the file, the well and the value, unless the
-reader was created with ``nonnumeric="nan"`` (or the token is listed in ``na_values``).
+raises :class:`~preclin.errors.InputError` naming the file, the well and the value (a generic
+grid is often typed by hand, where stray text is a mistake), unless the reader was created with
+``nonnumeric="flag"`` (NaN, the text kept in ``flag``), ``nonnumeric="nan"`` or the token is
+listed in ``na_values``.
+
+A unit in the corner cell or the title (``CPM``, ``DPM``, ``CPS``, ``RLU``, ``RFU``, ``OD``,
+``Abs``, ``Counts``, or ``Counts (CPM)``) fills the ``unit`` column; a label that is only a unit
+does not name the block. Scintillation counts (CPM grids from a MicroBeta or TopCount, e.g.
+3H-thymidine proliferation) therefore read as a plate signal with ``unit = "CPM"``.
+
+Output: ``plate`` is the block name (title, corner text, sheet name or file stem) and ``read``
+is empty (a generic grid does not say which read it holds).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,9 +52,10 @@ from .._cells import (
 )
 from .._wells import row_label
 
-__all__ = ["GridReader", "grid_to_long", "split_reads", "name_blocks"]
+__all__ = ["GridReader", "grid_to_long", "split_reads", "name_blocks", "unit_of_label",
+           "concat_long"]
 
-Nonnumeric = Literal["error", "nan"]
+Nonnumeric = Literal["error", "nan", "flag"]
 
 
 def split_reads(grid: Grid) -> list[tuple[str | None, list[GridLine]]]:
@@ -85,8 +97,16 @@ def grid_to_long(
     *,
     nonnumeric: Nonnumeric = "error",
     na_values: Iterable[str] = (),
+    read: str = "",
+    unit: str | None = None,
+    wavelength_nm: float | None = None,
 ) -> pd.DataFrame:
-    """Long table (``plate, well, row, col, signal``) of one read of a grid.
+    """Long table (``plate, read, well, row, col, value`` [``wavelength_nm, unit, flag``]) of
+    one read of a grid.
+
+    Blank cells (and ``NA``-like tokens or ``na_values``) give NaN with no flag. Other text gives
+    NaN and, with ``nonnumeric="flag"``, the text as written in ``flag``; ``"nan"`` drops the
+    text; ``"error"`` raises.
 
     Raises
     ------
@@ -100,6 +120,7 @@ def grid_to_long(
     rows: list[str] = []
     cols = np.tile(np.arange(1, grid.n_cols + 1), len(lines))
     signal = np.full(n, np.nan)
+    flags: list[str | None] = [None] * n
     pos = 0
     for gl in lines:
         letter = row_label(gl.i)
@@ -110,23 +131,64 @@ def grid_to_long(
                 value = to_number(cell, decimal_comma=sheet.decimal_comma)
                 if value is not None:
                     signal[pos] = value
-                elif cell_text(cell).lower() not in na and nonnumeric == "error":
+                elif cell_text(cell).lower() in na:
+                    pass
+                elif nonnumeric == "error":
                     raise InputError(
                         f"non-numeric value {cell_text(cell)!r} "
-                        "(read such values as missing with nonnumeric='nan')",
+                        "(read such values as flagged with nonnumeric='flag')",
                         file=sheet.path,
                         location=f"well {letter}{k + 1} ({grid.where(gl.line, k)})",
                     )
+                elif nonnumeric == "flag":
+                    flags[pos] = cell_text(cell)
             pos += 1
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "plate": pd.Series([plate] * n, dtype="str"),
+            "read": pd.Series([read] * n, dtype="str"),
             "well": pd.Series(wells, dtype="str"),
             "row": pd.Series(rows, dtype="str"),
             "col": cols.astype("int64"),
-            "signal": signal,
+            "value": signal,
         }
     )
+    if wavelength_nm is not None:
+        out["wavelength_nm"] = float(wavelength_nm)
+    if unit is not None:
+        out["unit"] = pd.Series([unit] * n, dtype="string")
+    if any(f is not None for f in flags):
+        out["flag"] = pd.Series(flags, dtype="string")
+    return out
+
+
+#: Unit names recognised in a grid's corner cell or title (scintillation counts, ...).
+UNIT_TOKENS = {u.lower(): u for u in ("CPM", "DPM", "CPS", "CCPM", "RLU", "RFU", "OD", "Abs",
+                                      "Counts")}
+_UNIT_IN_BRACKETS = re.compile(r"[(\[]\s*([A-Za-z]+)\s*[)\]]\s*$")
+
+
+def unit_of_label(text: str | None) -> tuple[str | None, bool]:
+    """``(unit, whole)`` of a grid label: the unit a corner/title names (``CPM``,
+    ``Counts (CPM)``) and whether the label is nothing but the unit."""
+    if not text:
+        return None, False
+    t = text.strip()
+    if t.lower() in UNIT_TOKENS:
+        return UNIT_TOKENS[t.lower()], True
+    m = _UNIT_IN_BRACKETS.search(t)
+    if m and m.group(1).lower() in UNIT_TOKENS:
+        return UNIT_TOKENS[m.group(1).lower()], False
+    return None, False
+
+
+def concat_long(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate long tables, keeping optional columns only where some frame has them."""
+    out = pd.concat(frames, ignore_index=True)
+    for name in ("unit", "flag"):
+        if name in out.columns:
+            out[name] = out[name].astype("string")
+    return out
 
 
 def name_blocks(
@@ -179,7 +241,8 @@ class GridReader:
     ----------
     nonnumeric
         ``"error"`` (default): a non-numeric cell raises :class:`InputError` naming file, well
-        and value. ``"nan"``: such cells are read as missing.
+        and value. ``"flag"``: value NaN and the text kept in ``flag``. ``"nan"``: such cells
+        are read as missing.
     na_values
         Extra cell texts always read as missing (e.g. ``("OVRFLW",)``).
     """
@@ -208,21 +271,29 @@ class GridReader:
             value (see ``nonnumeric``).
         """
         p = Path(path)
-        blocks: list[tuple[Grid, str | None, list[GridLine], str | None]] = []
+        blocks: list[tuple[Grid, str | None, list[GridLine], str | None, str | None]] = []
         for sheet in load_sheets(p):
             for grid in find_grids(sheet):
-                base = grid.title or grid.corner
+                unit = None
+                base = None
+                for text in (grid.title, grid.corner):
+                    found, whole = unit_of_label(text)
+                    unit = unit or found
+                    if base is None and text and not whole:
+                        base = text  # a label that is only a unit names no block
                 for label, lines in split_reads(grid):
-                    blocks.append((grid, label, lines, base))
+                    blocks.append((grid, label, lines, base, unit))
         if not blocks:
             raise InputError(
                 "no plate grid found (expected a header line with column numbers 1, 2, ... "
                 "followed by rows starting A, B, ...)",
                 file=p,
             )
-        names = name_blocks([(lab, base, g.sheet.name) for g, lab, _, base in blocks], p.stem)
+        names = name_blocks([(lab, base, g.sheet.name) for g, lab, _, base, _ in blocks],
+                            p.stem)
         frames = [
-            grid_to_long(g, lines, name, nonnumeric=self.nonnumeric, na_values=self.na_values)
-            for (g, _, lines, _), name in zip(blocks, names, strict=True)
+            grid_to_long(g, lines, name, nonnumeric=self.nonnumeric, na_values=self.na_values,
+                         unit=unit)
+            for (g, _, lines, _, unit), name in zip(blocks, names, strict=True)
         ]
-        return pd.concat(frames, ignore_index=True)
+        return concat_long(frames)
