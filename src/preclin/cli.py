@@ -31,8 +31,12 @@ app.add_typer(plates_app, name="plates")
 syn_app = typer.Typer(help="Drug combinations: synergy scores.", no_args_is_help=True)
 app.add_typer(syn_app, name="synergy")
 stats_app = typer.Typer(help="Statistical tests on tidy tables: group comparisons, "
-                        "survival.", no_args_is_help=True)
+                        "survival, power and sample size, Prism export.",
+                        no_args_is_help=True)
 app.add_typer(stats_app, name="stats")
+flow_app = typer.Typer(help="Flow cytometry: FCS files, gates, population statistics.",
+                       no_args_is_help=True)
+app.add_typer(flow_app, name="flow")
 
 
 def _split(value: str | None) -> list[str]:
@@ -126,7 +130,7 @@ def dr_fit(
     if engine == "dask" and input.suffix.lower() in (".parquet", ".pq", "") and input.exists():
         source = input  # a Parquet file or dataset directory is read by the workers
     else:
-        source = read_table(input, categorical=_split(by))
+        source = read_table(input, categorical=_split(by), keys=_split(by))
 
     with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("fitting curves", total=None)
@@ -255,6 +259,149 @@ def stats_survival(
     typer.echo(f"{len(res)} group(s) written to {out}", err=True)
 
 
+def _floats(value: str | None, option: str) -> list[float] | None:
+    if value is None:
+        return None
+    out = []
+    for item in _split(value):
+        try:
+            out.append(float(item))
+        except ValueError:
+            raise InputError(f"{option} expects numbers separated by commas, got "
+                             f"{item!r}") from None
+    return out
+
+
+@stats_app.command("power")
+def stats_power(
+    design: Annotated[str, typer.Option(help="two-sample, welch, paired, one-sample, anova "
+                                        "or logrank.")],
+    n: Annotated[str | None, typer.Option(help="Sample size(s), comma-separated: per group "
+                                          "(two-sample, anova; group 1 for welch), pairs "
+                                          "(paired) or subjects (logrank).")] = None,
+    power: Annotated[float | None, typer.Option(help="Target power: solve for n "
+                                                "instead.")] = None,
+    delta: Annotated[float | None, typer.Option(help="t tests: true difference of "
+                                                "means.")] = None,
+    sd: Annotated[float | None, typer.Option(help="t tests: SD (paired: of the "
+                                             "differences); anova with --means: "
+                                             "within-group SD.")] = None,
+    sd1: Annotated[float | None, typer.Option(help="welch: SD of group 1.")] = None,
+    sd2: Annotated[float | None, typer.Option(help="welch: SD of group 2.")] = None,
+    ratio: Annotated[float | None, typer.Option(help="welch: n2 / n1.")] = None,
+    groups: Annotated[int | None, typer.Option(help="anova: number of groups.")] = None,
+    means: Annotated[str | None, typer.Option(help="anova: true group means, "
+                                              "comma-separated.")] = None,
+    between_var: Annotated[float | None, typer.Option(help="anova: variance of the group "
+                                                      "means (as R).")] = None,
+    within_var: Annotated[float | None, typer.Option(help="anova: within-group "
+                                                     "variance.")] = None,
+    hr: Annotated[float | None, typer.Option(help="logrank: hazard ratio.")] = None,
+    p_event: Annotated[float | None, typer.Option(help="logrank: probability of an event "
+                                                  "per subject (default 1).")] = None,
+    allocation: Annotated[float | None, typer.Option(help="logrank: share of subjects in "
+                                                     "one arm (default 0.5).")] = None,
+    method: Annotated[str | None, typer.Option(help="logrank: schoenfeld (default) or "
+                                               "freedman.")] = None,
+    alpha: Annotated[float, typer.Option(help="Two-sided significance level.")] = 0.05,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the table "
+                                             "(.csv/.parquet/.xlsx).")] = None,
+) -> None:
+    """Analytical power (given n) or sample size (given power), one line per n."""
+    from .stats.power import power_table
+    from .tables import write_table
+
+    mlist = _floats(means, "--means")
+    if mlist is not None and groups is None:
+        groups = len(mlist)
+    res = power_table(design, n=_floats(n, "--n"), power=power, alpha=alpha, delta=delta,
+                      sd=sd, sd1=sd1, sd2=sd2, ratio=ratio, groups=groups, means=mlist,
+                      between_var=between_var, within_var=within_var, hr=hr,
+                      p_event=p_event, allocation=allocation, method=method)
+    for r in res.itertuples(index=False):
+        if r.solved_for == "n":
+            extra = f", events {r.events:.1f}" if design == "logrank" else ""
+            typer.echo(f"n = {r.n_required} (exact {r.n:.4f}{extra}) for power "
+                       f"{r.power:.4f}; power at n = {r.n_required}: {r.achieved_power:.4f}")
+        else:
+            extra = f" (events {r.events:g})" if design == "logrank" else ""
+            typer.echo(f"n = {r.n:g}{extra}: power {r.power:.4f}")
+    typer.echo(f"{res['method'].iloc[0]}; {res['effect'].iloc[0]}; alpha = {alpha:g}",
+               err=True)
+    if out is not None:
+        write_table(res, out)
+
+
+@stats_app.command("export")
+def stats_export(
+    input: Annotated[Path, typer.Argument(help="Long table (CSV, Parquet or XLSX).")],
+    value: Annotated[str, typer.Option(help="Numeric column.")],
+    group: Annotated[str, typer.Option(help="Column whose levels become Prism's "
+                                       "(data-set) columns.")],
+    out: Annotated[Path, typer.Option("--out", help="Prism file (.pzfx).")],
+    row: Annotated[str | None, typer.Option(help="Row factor: writes a grouped table "
+                                            "(default: a column table).")] = None,
+    replicate: Annotated[str | None, typer.Option(help="Grouped tables: replicate column "
+                                                  "(same replicate, same "
+                                                  "subcolumn).")] = None,
+    title: Annotated[str | None, typer.Option(help="Table title (default: the value "
+                                              "column).")] = None,
+) -> None:
+    """Write a table to a GraphPad Prism .pzfx file (column or grouped table)."""
+    from .stats.pzfx import column_table, grouped_table, write_pzfx
+    from .tables import read_table
+
+    data = read_table(input)
+    table = (grouped_table(data, value=value, row=row, group=group, replicate=replicate,
+                           title=title, file=input) if row else
+             column_table(data, value=value, group=group, title=title, file=input))
+    write_pzfx(table, out)
+    typer.echo(f"{table.kind} table '{table.title}' ({len(table.columns)} column(s)) "
+               f"written to {out}", err=True)
+
+
+@flow_app.command("stats")
+def flow_stats(
+    fcs: Annotated[list[Path], typer.Argument(help="FCS files.")],
+    gates: Annotated[Path, typer.Option("--gates", help="Gate file: Gating-ML 2.0 (.xml), "
+                                        "FlowJo workspace (.wsp) or preclin template "
+                                        "(.toml).")],
+    out: Annotated[Path, typer.Option("--out", help="One row per file x population "
+                                      "(.csv/.parquet/.xlsx).")],
+    stat: Annotated[list[str] | None, typer.Option("--stat", help="STAT:MARKER, e.g. "
+                                                   "median:CD184 (mean, median, gmean, sd, "
+                                                   "cv, rcv); repeatable.")] = None,
+    comp: Annotated[str, typer.Option("--comp", help="auto (as the gate file says), none, "
+                                      "or a matrix file (CSV or FlowJo text).")] = "auto",
+    group: Annotated[str | None, typer.Option("--group", help="FlowJo workspaces: only "
+                                              "this group's samples.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", help="worker processes (same results).")]
+    = 1,
+    engine: Annotated[str, typer.Option("--engine", help="local or dask (same results).")]
+    = "local",
+) -> None:
+    """Population counts, percentages and marker statistics from a gate file."""
+    from rich.progress import Progress
+
+    from .flow.stats import flow_stats as _flow_stats
+    from .tables import write_table
+
+    notes: list[str] = []
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("gating files", total=len(fcs))
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        res = _flow_stats(fcs, gates, stats=stat or [], comp=comp, jobs=jobs, engine=engine,
+                          group=group, progress=tick, notes=notes)
+    write_table(res, out)
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    n_files = res["file"].nunique() if len(res) else 0
+    typer.echo(f"{n_files} file(s), {len(res)} row(s) written to {out}", err=True)
+
+
 def _is_usage_error(exc: BaseException) -> bool:
     """True for click's ClickException family (typer vendors its own click)."""
     return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__) and hasattr(
@@ -276,9 +423,34 @@ def _notices_to_stderr() -> None:
     log.setLevel(logging.INFO)
 
 
+def _quiet_foreign_warnings() -> None:
+    """Keep the numerical noise of NumPy/SciPy (overflow, invalid value, empty slice: every
+    such case already ends in a status or a message of preclin's own) and matplotlib's
+    missing-glyph notices off the terminal. preclin's own warnings stay visible. Call
+    inside :func:`warnings.catch_warnings`."""
+    import warnings
+
+    import numpy as np
+
+    np.seterr(all="ignore")
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+    warnings.filterwarnings("ignore", message=r"(?s).*Glyph \d+.*missing from",
+                            category=UserWarning)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and map errors to exit codes."""
+    import warnings
+
+    import numpy as np
+
     _notices_to_stderr()
+    with warnings.catch_warnings(), np.errstate():
+        _quiet_foreign_warnings()
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         rv = app(args=argv, standalone_mode=False)
     except typer.Exit as exc:

@@ -6,6 +6,7 @@ message; any other exception is an internal error (exit code 1).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 __all__ = ["PreclinError", "InputError", "FitError", "StudyError"]
@@ -13,6 +14,11 @@ __all__ = ["PreclinError", "InputError", "FitError", "StudyError"]
 
 class PreclinError(Exception):
     """Base class of all errors raised on purpose by preclin."""
+
+
+#: ``np.float64(1.5)``, ``np.int64(3)``, ``np.str_('a')``, ``np.True_`` as NumPy 2 prints them
+_NUMPY_REPR = re.compile(r"\bnp\.(?:float|int|uint|complex|str_|bytes_|datetime64|"
+                         r"timedelta64|bool)\w*\(((?:[^()]|\([^()]*\))*)\)")
 
 
 class InputError(PreclinError):
@@ -46,6 +52,9 @@ class InputError(PreclinError):
         parts = [p for p in (self.file, self.location) if p]
         prefix = ": ".join(parts)
         text = f"{prefix}: {self.problem}" if prefix else self.problem
+        # a NumPy scalar formatted with !r reads np.float64(1.5): show the plain value
+        text = _NUMPY_REPR.sub(r"\1", text).replace("np.True_", "True").replace(
+            "np.False_", "False")
         return " ".join(text.split())  # guarantee a single line
 
 

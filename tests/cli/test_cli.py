@@ -209,14 +209,29 @@ def test_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_demo_tables_deterministic(tmp_path: Path) -> None:
+    """The demo twice gives byte-identical tables and reports; one of the two runs is a
+    first run (fresh process, empty numba cache), which must not even import numba (it
+    would compile the kernels for a minute)."""
+    import os
+    import subprocess
+    import sys
+
     from preclin.study.demo import run_demo
 
     a = run_demo(tmp_path / "a")
-    b = run_demo(tmp_path / "b")
-    for pa in sorted((tmp_path / "a" / "tables").iterdir()):
-        pb = tmp_path / "b" / "tables" / pa.name
-        assert pa.read_bytes() == pb.read_bytes(), pa.name
-    assert a.report.read_text() == b.report.read_text()
+    code = ("import sys; from preclin.study.demo import run_demo; "
+            f"run_demo({str(tmp_path / 'b')!r}); print('numba' in sys.modules)")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "empty-numba-cache")}
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=env, check=True)
+    assert first.stdout.strip().splitlines()[-1] == "False"
+    names = sorted(p.name for p in (tmp_path / "a" / "tables").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b" / "tables").iterdir())
+    for name in names:
+        pa = tmp_path / "a" / "tables" / name
+        pb = tmp_path / "b" / "tables" / name
+        assert pa.read_bytes() == pb.read_bytes(), name
+    assert a.report.read_text() == (tmp_path / "b" / "report.html").read_text()
 
 
 def _study(tmp_path: Path) -> Path:

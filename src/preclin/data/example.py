@@ -294,6 +294,12 @@ replicate = "replicate"
 by = ["aml_sample"]
 added = "lenalidomide"
 
+[experiment.power]            # before the next experiment: how many donors are needed to
+effect = -8                   # detect an 8-point drop in stromal protection? Means and SDs
+n = [3, 5]                    # from this experiment (the pilot); simulated through the
+n_sim = 150                   # same analysis
+seed = {seed}
+
 [[experiment]]
 name = "aml_chemo"
 title = "AML lines × cytarabine and idarubicin (WST-8, 48 h)"

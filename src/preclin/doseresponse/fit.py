@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 from ..tables import column_list as _as_list
-from ..tables import require_columns, require_numeric
+from ..tables import exclusion_flags, require_columns, require_keys, require_numeric
 from . import _lm, _npops
 from .models import PARAM_NAMES, PUBLIC_NAMES, Model, get_model
 
@@ -343,7 +343,10 @@ def fit(
     exclude_column, reason_column
         If the table has a boolean ``exclude_column`` (as written by
         :func:`preclin.plates.normalise`), rows marked True are left out and listed in
-        ``excluded`` with the reason in ``reason_column``.
+        ``excluded`` with the reason in ``reason_column``. A column of that name holding
+        anything but True/False, 1/0 or empty cells is refused as a name conflict
+        (:func:`preclin.tables.exclusion_flags`): a column's name never silently decides
+        which rows are used.
     file
         Name of the file the table came from, for error messages.
     n_starts
@@ -416,14 +419,14 @@ def fit(
         wts = require_numeric(df, weights, file=file, nonnegative=True).to_numpy()
 
     # --- curve identity (every curve of the input appears in the output)
+    require_keys(df, by_cols, file=file)
     codes, curves = curve_keys(df, by_cols)
     n_curves = len(curves)
 
     # --- which points are used; the others are listed with a reason
     yv = y.to_numpy()
     xv = x.to_numpy()
-    excl = (df[exclude_column].fillna(False).astype(bool).to_numpy()
-            if exclude_column and exclude_column in df.columns else None)
+    excl = exclusion_flags(df, exclude_column, file=file)
     used = np.isfinite(yv)
     if excl is not None:
         used &= ~excl

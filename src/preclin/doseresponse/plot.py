@@ -205,6 +205,9 @@ def _format_dose(x: float) -> str:
 def _format_dose_axis(ax: Axes, lo: float, hi: float, has_zero: bool, dose_unit: str = "") -> None:
     """Log dose axis over ``[lo, hi]`` with an optional broken-off position for dose 0."""
     ax.set_xscale("log")
+    # doses beyond ±1e290 (nonsense, but finite) would overflow the padded axis limits
+    lo = min(max(lo, 1e-290), 1e290)
+    hi = min(max(hi, lo), 1e290)
     zero_at = _zero_position(lo) if has_zero else None
     left = (zero_at if zero_at is not None else lo) / 10**_PAD_DEX
     right = hi * 10**_PAD_DEX

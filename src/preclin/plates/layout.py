@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
+import math
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -82,7 +83,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Layout", "read_layout", "read_toml_layout", "read_plater", "RESERVED_COLUMNS"]
+__all__ = ["Layout", "read_layout", "read_toml_layout", "read_plater", "RESERVED_COLUMNS",
+           "check_numeric_factor"]
 
 #: Column names a layout factor may not use.
 RESERVED_COLUMNS = frozenset({"plate", "well", "row", "col", "signal", "in_layout"})
@@ -453,8 +455,8 @@ def _load_toml(
     if file.is_dir():
         raise InputError("expected a file but found a directory", file=file)
     try:
-        with open(file, "rb") as fh:
-            return tomllib.load(fh)
+        # utf-8-sig: a byte-order mark (Windows editors write one) is not part of the TOML
+        return tomllib.loads(file.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"invalid TOML ({exc})", file=file) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -745,8 +747,34 @@ def read_toml_layout(path: str | Path) -> Layout:
             records.append({"plate": plate, "well": well_name(i, j), "row": row_label(i),
                             "col": j + 1, **values})
     table = pd.DataFrame.from_records(records, columns=[*_INDEX_COLUMNS, *factors])
+    for name in factors:
+        table[name] = _one_kind(table[name])
     return Layout(table, paths=paths, source=file, plate_format=n_wells, named=named,
                   extras=parsed.extras)
+
+
+def _toml_text(value: Any) -> str:
+    """A TOML value as text, as it is written in the file."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _one_kind(values: pd.Series) -> pd.Series:
+    """A factor whose wells mix kinds of value (text, numbers, booleans, dates) is text as
+    written in every well: ``cell_line = 7`` in one section and ``"MOLM-13"`` in another
+    are two cell lines, not a column that no table format can store."""
+    kinds = {"bool" if isinstance(v, bool) else "number" if isinstance(v, (int, float))
+             else "date" if isinstance(v, (_dt.date, _dt.time)) else "text"
+             for v in values.tolist() if v is not None and not (isinstance(v, float)
+                                                                 and math.isnan(v))}
+    if len(kinds) <= 1:
+        return values
+    return pd.Series([None if v is None or (isinstance(v, float) and math.isnan(v))
+                      else _toml_text(v) for v in values.tolist()], index=values.index,
+                     dtype=object)
 
 
 # =========================================================================== plater
@@ -832,6 +860,41 @@ def read_plater(path: str | Path) -> Layout:
     plates = list(dict.fromkeys(r["plate"] for r in records))
     return Layout(table, paths=dict.fromkeys(plates), source=p, plate_format=n_wells,
                   named=len(sheets) > 1)
+
+
+def check_numeric_factor(layout: Layout, factor: str, *, nonnegative: bool = True) -> None:
+    """Check that every value ``factor`` gives a well is a finite number (>= 0 with
+    ``nonnegative``), as a dose must be; a layout without ``factor`` passes.
+
+    Raises
+    ------
+    InputError
+        Naming the layout file, the well (and plate) and the value found: the place to
+        correct it, not a row of a table the user never wrote.
+    """
+    if factor not in layout.factors:
+        return
+    t = layout._table
+    for plate, well, value in zip(t["plate"], t["well"], t[factor], strict=True):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        where = f"well {well}" + (f" of plate {plate}" if layout.named else "")
+        if isinstance(value, str):  # a factor of mixed kinds is text (see _one_kind)
+            try:
+                value = float(value)
+            except ValueError:
+                raise InputError(f"factor '{factor}' must be a number but is '{value}'",
+                                 file=layout.source, location=where) from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            kind = "a boolean" if isinstance(value, bool) else "a date"
+            raise InputError(f"factor '{factor}' must be a number but is {kind} "
+                             f"({_toml_text(value)})", file=layout.source, location=where)
+        if not math.isfinite(value):
+            raise InputError(f"factor '{factor}' must be a finite number but is {value}",
+                             file=layout.source, location=where)
+        if nonnegative and value < 0:
+            raise InputError(f"factor '{factor}' must not be negative but is {value:g}",
+                             file=layout.source, location=where)
 
 
 # =========================================================================== dispatch

@@ -89,6 +89,18 @@ def _is_numeric(s: pd.Series) -> bool:
     return bool(pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
 
 
+#: colour scales span at most this range (matplotlib's colour bar overflows beyond);
+#: values outside take the colour of the nearest end
+_COLOUR_LIMIT = 1e150
+
+
+def _colour_span(finite: np.ndarray) -> np.ndarray:
+    """Finite values clipped to what a colour bar can draw (±1e150, |v| ≥ 1e-150 if > 0)."""
+    out = np.clip(finite, -_COLOUR_LIMIT, _COLOUR_LIMIT)
+    tiny = (out > 0) & (out < 1 / _COLOUR_LIMIT)
+    return np.where(tiny, 1 / _COLOUR_LIMIT, out)
+
+
 def plot_layout(
     layout_or_table: Layout | pd.DataFrame,
     factor: str | None = None,
@@ -142,7 +154,7 @@ def plot_layout(
     norm: Normalize | None = None
     if numeric:
         v = values.to_numpy(dtype=float)
-        finite = v[np.isfinite(v) & ((v > 0) if log else True)]
+        finite = _colour_span(v[np.isfinite(v) & ((v > 0) if log else True)])
         if log:
             lo, hi = (finite.min(), finite.max()) if finite.size else (1.0, 10.0)
             norm = LogNorm(vmin=lo, vmax=hi if hi > lo else lo * 10)
@@ -245,7 +257,7 @@ def plot_plate_values(
     fig, _ = _figure(len(plates), n_rows, n_cols, 1.0)
     axes = fig.subplots(len(plates), 1, squeeze=False)[:, 0]
     vals = pd.to_numeric(df[value], errors="coerce").to_numpy(dtype=float)
-    finite = vals[np.isfinite(vals) & ((vals > 0) if log else True)]
+    finite = _colour_span(vals[np.isfinite(vals) & ((vals > 0) if log else True)])
     if log and finite.size:
         norm: Normalize = LogNorm(vmin=finite.min(), vmax=max(finite.max(), finite.min() * 1.0001))
     else:

@@ -1,5 +1,8 @@
 """Statistics shared by the rooms: two-group tests, ANOVA family, multiple comparisons,
-survival, P-value display and significance stars.
+survival, P-value display and significance stars, power and sample size, Prism export.
+
+The figure helper is :func:`preclin.stats.plot.group_plot` (imported from its module, so
+that importing :mod:`preclin.stats` does not load matplotlib).
 
 Every test equals R (stats 4.2, survival 3.5, multcomp 1.4) on the worked examples in
 ``tests/data/stats_reference`` (see ``docs/methods/stats.md``).
@@ -17,6 +20,15 @@ from .anova import (
 )
 from .display import format_p, stars
 from .multiple import adjust_p, dunn, dunnett_p, posthoc
+from .power import (
+    power_anova,
+    power_logrank,
+    power_t,
+    power_welch,
+    simulate_power,
+    simulate_two_group_power,
+)
+from .pzfx import column_table, grouped_table, write_pzfx
 from .survival import hazard_ratio, kaplan_meier, logrank, median_survival
 from .tables import compare_table, survival_table
 from .tests import compare_groups
@@ -57,4 +69,13 @@ __all__ = [
     "hazard_ratio",
     "compare_table",
     "survival_table",
+    "power_t",
+    "power_welch",
+    "power_anova",
+    "power_logrank",
+    "simulate_power",
+    "simulate_two_group_power",
+    "write_pzfx",
+    "column_table",
+    "grouped_table",
 ]

@@ -249,7 +249,7 @@ def load_study_file(path: str | Path) -> StudyFile:
     if not p.is_file():
         raise StudyError("study file not found", file=p)
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        raw = tomllib.loads(p.read_text(encoding="utf-8-sig"))  # a byte-order mark is no TOML
     except tomllib.TOMLDecodeError as exc:
         raise StudyError(f"not valid TOML ({exc})", file=p) from None
     except UnicodeDecodeError:

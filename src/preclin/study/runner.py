@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import StudyError
+from ..errors import InputError, StudyError
 from ..tables import write_table
 from .kinds import KindOutput, RunContext, get_kind
 from .model import StudyFile
@@ -57,7 +57,15 @@ class RunResult:
 def run_experiment(spec: Any, ctx: RunContext) -> KindOutput:
     """Run one experiment with its registered kind and check what came back."""
     kind = get_kind(spec.kind)
-    output = kind.run(spec, ctx)
+    try:
+        output = kind.run(spec, ctx)
+    except InputError as exc:
+        if exc.file is not None:
+            raise
+        # a problem found without a file (a table built from several inputs): name the
+        # study file and the experiment, so that every message says where to look
+        where = "; ".join(x for x in (f"experiment '{spec.name}'", exc.location) if x)
+        raise type(exc)(exc.problem, file=ctx.study_file, location=where) from None
     if not isinstance(output, KindOutput) or output.name != spec.name:
         raise TypeError(f"experiment kind '{spec.kind}' returned {output!r} for experiment "
                         f"'{spec.name}'; expected its KindOutput")

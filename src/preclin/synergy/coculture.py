@@ -85,7 +85,7 @@ PROTECTION_COLUMNS: dict[str, str] = {
     "test": "paired test used (t on differences, log ratios or PI against 0; or Wilcoxon)",
     "statistic": "test statistic",
     "p": "two-sided p value",
-    "stars": "ns, * <0.05, ** <0.01, *** <0.001, **** <0.0001",
+    "stars": "ns, * ≤ 0.05, ** ≤ 0.01, *** ≤ 0.001, **** ≤ 0.0001 (of the full-precision p)",
     "verdict": "plain-language reading at level alpha",
     "note": "warnings",
 }

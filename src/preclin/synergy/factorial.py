@@ -86,7 +86,7 @@ EFFECT_COLUMNS: dict[str, str] = {
     "t": "one-sample t statistic of the per-replicate excess against 0",
     "df": "degrees of freedom (n − 1)",
     "p": "two-sided p value",
-    "stars": "ns, * <0.05, ** <0.01, *** <0.001, **** <0.0001",
+    "stars": "ns, * ≤ 0.05, ** ≤ 0.01, *** ≤ 0.001, **** ≤ 0.0001 (of the full-precision p)",
     "verdict": "plain-language reading at level alpha",
     "observed_response": "mean observed response of the combination (response units)",
     "expected_response": "mean expected response on the response scale (e.g. % viability)",

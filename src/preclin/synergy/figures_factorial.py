@@ -13,7 +13,9 @@
   (sentences), the figure and the tables into a :class:`preclin.report.Report`.
 
 Figures are :class:`matplotlib.figure.Figure` objects built inside
-:func:`preclin.report.prism_style`; nothing uses pyplot.
+:func:`preclin.report.prism_style`; nothing uses pyplot. Group comparisons (the protection
+panels) are drawn by :func:`preclin.stats.plot.group_plot` and every significance bracket
+by :func:`preclin.stats.plot.add_brackets`, with stars from :func:`preclin.stats.stars`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -33,6 +34,8 @@ from matplotlib.patches import Patch
 
 from ..errors import InputError
 from ..report.style import PALETTE, prism_style
+from ..stats import stars
+from ..stats.plot import BRACKET_LABEL, Bracket, add_brackets, group_plot
 from .coculture import ProtectionResult
 from .factorial import FactorialResult
 
@@ -45,8 +48,6 @@ __all__ = [
     "EXPECTED_LABEL",
 ]
 
-#: label of the bracket lines (leading underscore: never in legends)
-BRACKET_LABEL = "_preclin_bracket"
 #: label of the Bliss-expected marks
 EXPECTED_LABEL = "_preclin_bliss_expected"
 _FILL_BY_ORDER = ("#FFFFFF", "#D9D9D9", "#9E9E9E", "#5A5A5A", "#2B2B2B")
@@ -75,14 +76,6 @@ def _select(df: pd.DataFrame, by: list[str], key: tuple[Hashable, ...]) -> pd.Da
 
 def _title(by: list[str], key: tuple[Hashable, ...]) -> str:
     return ", ".join(str(v) for v in key)
-
-
-def _bracket(ax: Axes, x1: float, x2: float, y: float, h: float, text: str) -> float:
-    """Draw a significance bracket; return the height of its top (text included)."""
-    ax.plot([x1, x1, x2, x2], [y, y + h, y + h, y], color="black", lw=1.0,
-            label=BRACKET_LABEL, clip_on=False)
-    ax.text((x1 + x2) / 2, y + h, text, ha="center", va="bottom", fontsize=9)
-    return y + 3.2 * h
 
 
 def _settle(fig: Figure) -> None:
@@ -204,8 +197,6 @@ def _factorial_bars(
     ax.scatter(pts_x, pts_y, s=14, color="black", zorder=4, edgecolors="white",
                linewidths=0.4)
     span = max(top, 1.0)
-    h = 0.03 * span
-    level = top + 0.04 * span
     plain = eff[(eff["reference"] == "bliss") & (eff["added"] == "")]
     for _, r in plain.iterrows():
         x = xs[r["combination"]]
@@ -216,11 +207,16 @@ def _factorial_bars(
             ax.text(x, max(float(np.max(sub)), r["expected_response"]) + 0.02 * span,
                     r["stars"], ha="center", va="bottom", fontsize=9, color=PALETTE[2])
     added = eff[(eff["reference"] == "bliss") & (eff["added"] == hl)]
-    for _, r in added.iterrows():
-        base = r["components"].split(" | ")[0]
-        if base in xs and r["stars"]:
-            level = _bracket(ax, xs[base], xs[r["combination"]], level, h,
-                             f"{r['stars']} (+{hl} vs Bliss)")
+    brackets = [Bracket(xs[base], xs[r["combination"]], f"{stars(r['p'])} (+{hl} vs Bliss)")
+                for _, r in added.iterrows()
+                if (base := r["components"].split(" | ")[0]) in xs and np.isfinite(r["p"])]
+    tops = [(xs[c], max(m + e, float(cells.loc[cells["cell"] == c, "response"].max())))
+            for c, m, e in zip(order, means, sems, strict=True)]
+    for _, r in plain.iterrows():  # the Bliss-expected marks and their stars
+        sub = cells[cells["cell"] == r["combination"]]["response"].to_numpy(float)
+        tops.append((xs[r["combination"]], max(float(np.max(sub)), r["expected_response"])
+                     + (0.09 * span if r["stars"] else 0.0)))
+    level = add_brackets(ax, brackets, tops, span=span) if brackets else top
     ax.set_ylim(0, max(level, top * 1.12))
     ax.set_xlim(-0.6, len(order) - 0.4)
     ax.set_ylabel(ylabel)
@@ -321,7 +317,8 @@ def plot_protection(
             prot = _select(result.table, by, key)
             inter = _select(result.interaction, by, key)
             _protection_panel(ax, pairs, prot, inter, result.treatments, stroma_color,
-                              percent=result.response_kind == "apoptosis")
+                              percent=result.response_kind == "apoptosis",
+                              alone=result.alone, stroma=result.stroma)
             ax.set_ylabel(ylabel)
             title = _title(by, key)
             if title:
@@ -363,53 +360,34 @@ def _protection_panel(
     treatments: Sequence[str],
     stroma_color: Any,
     percent: bool,
+    alone: str = "alone",
+    stroma: str = "stroma",
 ) -> None:
+    """One group's panel, drawn by :func:`preclin.stats.plot.group_plot`."""
     present = _pair_order([t for t in treatments if t in set(pairs["treatment"])], inter)
-    xs = {t: i for i, t in enumerate(present)}
-    d = 0.2
-    tops: dict[str, float] = {}
-    bar_x, bar_m, bar_e, bar_c, pts_x, pts_y, segs = [], [], [], [], [], [], []
-    for t in present:
-        sub = pairs[pairs["treatment"] == t]
-        a, s = sub["alone"].to_numpy(float), sub["stroma"].to_numpy(float)
-        x = xs[t]
-        for xi, vals, fc in ((x - d, a, "white"), (x + d, s, stroma_color)):
-            m = float(np.mean(vals))
-            sem = float(np.std(vals, ddof=1) / np.sqrt(vals.size)) if vals.size > 1 else 0.0
-            bar_x.append(xi)
-            bar_m.append(m)
-            bar_e.append(sem)
-            bar_c.append(fc)
-            pts_x += [xi] * vals.size
-            pts_y += list(vals)
-            tops[t] = max(tops.get(t, 0.0), m + sem, float(np.max(vals)))
-        segs += [[(x - d, ai), (x + d, si)] for ai, si in zip(a, s, strict=True)]
-    ax.bar(bar_x, bar_m, width=0.36, color=bar_c, edgecolor="black", linewidth=1.2, zorder=1)
-    ax.errorbar(bar_x, bar_m, yerr=bar_e, fmt="none", ecolor="black", capsize=3, lw=1.2,
-                zorder=3)
-    ax.add_collection(LineCollection(segs, colors="#777777", linewidths=0.8, zorder=2))
-    ax.scatter(pts_x, pts_y, s=14, color="black", zorder=4)
-    span = max(max(tops.values(), default=1.0), 1.0)
-    h = 0.025 * span
-    level: dict[str, float] = {}
+    long = pd.concat([
+        pd.DataFrame({"treatment": pairs["treatment"], "condition": alone,
+                      "replicate": pairs["replicate"], "response": pairs["alone"]}),
+        pd.DataFrame({"treatment": pairs["treatment"], "condition": stroma,
+                      "replicate": pairs["replicate"], "response": pairs["stroma"]}),
+    ], ignore_index=True)
+    rows: list[dict[str, Any]] = []
     for t in present:
         r = prot[(prot["treatment"] == t) & (prot["measure"] == "difference")]
-        y = tops[t] + 0.04 * span
-        if len(r) and r["stars"].iloc[0]:
-            y = _bracket(ax, xs[t] - d, xs[t] + d, y, h, r["stars"].iloc[0])
-        level[t] = y
-    high = max(level.values(), default=span)
+        if len(r):
+            rows.append({"group1": (t, alone), "group2": (t, stroma),
+                         "p": r["p"].iloc[0], "label": "{stars}"})
     for _, pair in inter.iterrows():
-        if pair["base"] not in xs or pair["with"] not in xs or not pair["stars"]:
-            continue
-        lo_t, hi_t = sorted((pair["base"], pair["with"]), key=lambda t: xs[t])
-        y = max(level[t] for t in present[xs[lo_t]: xs[hi_t] + 1])
-        new = _bracket(ax, xs[lo_t], xs[hi_t], y, h, f"Δ protection {pair['stars']}")
-        for t in present[xs[lo_t]: xs[hi_t] + 1]:
-            level[t] = new
-        high = max(high, new)
-    ax.set_ylim(0, max(high, span * 1.1))
-    if percent and max(tops.values(), default=0.0) <= 100.0:
+        if pair["base"] in present and pair["with"] in present:
+            rows.append({"group1": pair["base"], "group2": pair["with"], "p": pair["p"],
+                         "label": "Δ protection {stars}"})
+    comparisons = pd.DataFrame(rows, columns=["group1", "group2", "p", "label"])
+    group_plot(long, value="response", group="treatment", subgroup="condition",
+               pair="replicate", error="sem", kind="bar", comparisons=comparisons,
+               order=present, subgroup_order=[alone, stroma],
+               colors={alone: "white", stroma: stroma_color}, legend=False, ax=ax)
+    tops = float(np.nanmax(long["response"].to_numpy(float))) if len(long) else 0.0
+    if percent and tops <= 100.0:
         ax.set_yticks([t for t in (0, 20, 40, 60, 80, 100) if t <= ax.get_ylim()[1]])
         ax.spines["left"].set_bounds(0, min(100.0, ax.get_ylim()[1]))
     ax.set_xticks(range(len(present)))
@@ -467,7 +445,7 @@ def add_factorial_section(
         f"Effects are fractions of cells affected: {result.notes[0]}. Bliss expected = "
         "1 − Π(1 − E_i) of the components; HSA expected = the best component. Excess = "
         "observed − expected per replicate, mean with 95% t CI, one-sample t test against 0 "
-        "(stars: * <0.05, ** <0.01, *** <0.001, **** <0.0001; p not adjusted for the number "
+        "(stars: * p ≤ 0.05, ** ≤ 0.01, *** ≤ 0.001, **** ≤ 0.0001; p not adjusted for the number "
         "of questions)."), level=level)
     if simulated:
         report.add_notice("These data are SIMULATED; they are not measurements.", "simulated")
@@ -521,7 +499,7 @@ def add_protection_section(
         "difference alone − stroma (paired test); protection index = fraction of the "
         "treatment-induced response prevented by stroma; Δ protection = interaction of "
         "response ~ treatment × stroma + replicate (does the added drug reduce protection?). "
-        "Stars: * <0.05, ** <0.01, *** <0.001, **** <0.0001."), level=level)
+        "Stars: * p ≤ 0.05, ** ≤ 0.01, *** ≤ 0.001, **** ≤ 0.0001."), level=level)
     if simulated:
         report.add_notice("These data are SIMULATED; they are not measurements.", "simulated")
     for s in result.sentences():

@@ -20,7 +20,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..tables import read_table, require_columns
+from ..tables import (
+    exclusion_flags,
+    read_table,
+    require_columns,
+    require_keys,
+    require_number_type,
+    shown_value,
+)
 from .models import Block
 
 __all__ = ["CombinationData", "read_combinations", "validate_combinations", "STANDARD",
@@ -74,25 +81,29 @@ def _where(file: str | Path | None) -> str | None:
 def _numeric(df: pd.DataFrame, col: str, block: pd.Series, file: str | None,
              *, nonnegative: bool, allow_nan: bool) -> pd.Series:
     raw = df[col]
+    require_number_type(raw, col, file=file)
     vals = pd.to_numeric(raw, errors="coerce").astype("float64")
     bad = (vals.isna() & raw.notna()) if allow_nan else vals.isna()
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
         shown = raw.iloc[pos]
-        what = "is missing" if pd.isna(shown) else f"is not a number ({shown!r})"
-        raise InputError(f"block {block.iloc[pos]!r}: column '{col}' {what}", file=file,
+        what = "is missing" if pd.isna(shown) else f"is not a number ({shown_value(shown)})"
+        raise InputError(f"block {shown_value(block.iloc[pos])}: column '{col}' {what}",
+                         file=file,
                          location=f"row {pos + 2}")
     arr = vals.to_numpy()
     inf = np.isinf(arr)
     if inf.any():
         pos = int(np.flatnonzero(inf)[0])
-        raise InputError(f"block {block.iloc[pos]!r}: column '{col}' must be finite",
+        raise InputError(f"block {shown_value(block.iloc[pos])}: column '{col}' must be "
+                         "finite",
                          file=file, location=f"row {pos + 2}")
     if nonnegative:
         neg = arr < 0
         if neg.any():
             pos = int(np.flatnonzero(neg)[0])
-            raise InputError(f"block {block.iloc[pos]!r}: concentration '{col}' must not be "
+            raise InputError(f"block {shown_value(block.iloc[pos])}: concentration '{col}' "
+                             "must not be "
                              f"negative but is {arr[pos]:g}", file=file,
                              location=f"row {pos + 2}")
     return vals
@@ -165,6 +176,8 @@ def validate_combinations(
     if replicate is not None:
         require_columns(df, [replicate], file=where)
     blk = df[block] if have_block else pd.Series(1, index=df.index)
+    require_keys(df, [c for c in (block if have_block else None, drug1, drug2, replicate)
+                      if c is not None], file=where)
     if blk.isna().any():
         pos = int(np.flatnonzero(blk.isna().to_numpy())[0])
         raise InputError("the block label is missing", file=where, location=f"row {pos + 2}")
@@ -184,8 +197,8 @@ def validate_combinations(
         else out["response"]
     out["source_row"] = np.arange(len(out))
     reasons = np.full(len(out), "", dtype=object)
-    if exclude_column and exclude_column in df.columns:
-        flag = df[exclude_column].fillna(False).astype(bool).to_numpy()
+    flag = exclusion_flags(df, exclude_column, file=where)
+    if flag is not None:
         why = (df[reason_column].astype("string").fillna("").to_numpy()
                if reason_column in df.columns else np.full(len(df), "", dtype=object))
         for i in np.flatnonzero(flag):
@@ -208,7 +221,7 @@ def validate_combinations(
     nrep: list[int] = []
     rep_blocks: dict[object, list[Block]] = {}
     for bid, g in used.groupby("block", sort=False):
-        label = repr(bid)
+        label = shown_value(bid)
         pairs = g[["drug1", "drug2"]].drop_duplicates()
         if len(pairs) > 1:
             shown = "; ".join(f"{a} + {b}" for a, b in pairs.head(3).itertuples(index=False))
@@ -250,29 +263,40 @@ def validate_combinations(
         np.add.at(mean, (i1, i2), g["inhibition"].to_numpy())
         np.add.at(count, (i1, i2), 1.0)
         order = np.full((u1.size, u2.size), -1, dtype=np.int64)
-        for k, (a, b) in enumerate(zip(i1, i2, strict=True)):
-            if order[a, b] < 0:
-                order[a, b] = k
+        cell, first = np.unique(i1 * u2.size + i2, return_index=True)
+        order.flat[cell] = first  # the first row of each dose pair
         blocks.append(Block(u1, u2, mean / count, order))
         ids.append(bid)
         drugs.append((d1, d2))
         nrep.append(int(count.min()))
-        reps: list[Block] = []
-        for _, gr in g.groupby("replicate", sort=False):
-            if len(gr) != u1.size * u2.size or gr.duplicated(["conc1", "conc2"]).any():
-                reps = []
-                break
-            j1 = np.searchsorted(u1, gr["conc1"].to_numpy())
-            j2 = np.searchsorted(u2, gr["conc2"].to_numpy())
-            mat = np.empty((u1.size, u2.size))
-            mat[j1, j2] = gr["inhibition"].to_numpy()
-            ordr = np.empty((u1.size, u2.size), dtype=np.int64)
-            ordr[j1, j2] = np.arange(len(gr))
-            reps.append(Block(u1, u2, mat, ordr))
-        rep_blocks[bid] = reps
+        rep_blocks[bid] = _replicate_grids(g, u1, u2, i1, i2)
     return CombinationData(table=used, blocks=blocks, block_ids=ids, drugs=drugs,
                            replicates=nrep, excluded=excluded, response_kind=response_kind,
                            file=where, replicate_blocks=rep_blocks)
+
+
+def _replicate_grids(g: pd.DataFrame, u1: np.ndarray, u2: np.ndarray, i1: np.ndarray,
+                     i2: np.ndarray) -> list[Block]:
+    """One block per replicate (in order of first appearance), or none unless every
+    replicate is a complete grid with one measurement per dose pair. Vectorised: blocks of
+    thousands of replicates are built at once."""
+    rep, labels = pd.factorize(g["replicate"], sort=False)
+    keep = rep >= 0  # rows without a replicate label belong to no replicate grid
+    rep, j1, j2 = rep[keep], i1[keep], i2[keep]
+    n_cells = u1.size * u2.size
+    n_rep = len(labels)
+    if n_rep == 0 or (np.bincount(rep, minlength=n_rep) != n_cells).any():
+        return []
+    if np.unique(rep * n_cells + j1 * u2.size + j2).size != rep.size:
+        return []  # a dose pair measured twice in one replicate
+    mats = np.empty((n_rep, u1.size, u2.size))
+    mats[rep, j1, j2] = g["inhibition"].to_numpy()[keep]
+    by_rep = np.argsort(rep, kind="stable")
+    within = np.empty(rep.size, dtype=np.int64)
+    within[by_rep] = np.arange(rep.size) - np.repeat(np.arange(n_rep) * n_cells, n_cells)
+    orders = np.empty((n_rep, u1.size, u2.size), dtype=np.int64)
+    orders[rep, j1, j2] = within
+    return [Block(u1, u2, mats[k], orders[k]) for k in range(n_rep)]
 
 
 def read_combinations(
@@ -309,6 +333,8 @@ def read_combinations(
     if isinstance(source, pd.DataFrame):
         return validate_combinations(source, response_kind=response_kind, replicate=replicate,
                                      **cols)
-    table = read_table(source, sheet=sheet)
+    # block, drug and replicate labels are keys: text as written (1 and 1.0 are two blocks)
+    keys = [cols["block"], cols["drug1"], cols["drug2"]] + ([replicate] if replicate else [])
+    table = read_table(source, sheet=sheet, keys=keys)
     return validate_combinations(table, response_kind=response_kind, replicate=replicate,
                                  file=source, **cols)

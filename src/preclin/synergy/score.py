@@ -21,6 +21,13 @@ Two p-values are reported:
 
 Replicates: the scores in ``.blocks`` and ``.cells`` are computed on the mean response of
 each dose pair (SynergyFinder instead averages the scores of 10 random bootstrap draws).
+A block with more than :data:`MAX_REPLICATE_GRIDS` replicate grids has them pooled, in
+order, into that many batches (the mean grid of consecutive replicates) before the
+per-replicate scoring of ``<model>_p``: the t-test is then on batch means (the method of
+batch means: still a test with independent, identically distributed samples), and
+replicate-heavy input (thousands of replicates, each of which would need its own curve
+fits for Loewe and ZIP) is scored in seconds. With at most that many replicates nothing
+changes.
 """
 
 from __future__ import annotations
@@ -37,11 +44,15 @@ from scipy import stats
 from ..errors import InputError
 from ..tables import write_table
 from .io import CombinationData, read_combinations
-from .models import FITTERS, MODELS, BlockResult, score_blocks
+from .models import FITTERS, MODELS, Block, BlockResult, score_blocks
 from .sensitivity import block_sensitivity
 
 __all__ = ["score", "score_file", "SynergyResult", "BLOCK_COLUMNS", "CELL_COLUMNS",
-           "parse_models", "sf_p_value"]
+           "parse_models", "sf_p_value", "MAX_REPLICATE_GRIDS"]
+
+#: replicate grids of a block scored one by one for the t-test; more are pooled into
+#: this many batches (see the module doc)
+MAX_REPLICATE_GRIDS = 16
 
 #: documentation of the columns of :attr:`SynergyResult.blocks`
 BLOCK_COLUMNS: dict[str, str] = {
@@ -51,7 +62,7 @@ BLOCK_COLUMNS: dict[str, str] = {
     "<model>": "mean synergy over the combination cells (both concentrations > 0), "
                "% inhibition; > 0 synergy, < 0 antagonism (bliss, hsa, loewe, zip)",
     "<model>_p": "t-test of per-replicate block means against 0 (NaN without ≥ 2 complete "
-                 "replicate grids)",
+                 "replicate grids; over 16 replicates: of 16 batch means)",
     "<model>_p_sf": "SynergyFinder's p-value exp(−0.717 z − 0.416 z²), z = |mean|/sd over "
                     "the combination cells",
     "ic50_1 ... css": "with sensitivity=True: relative IC50s, RI and CSS (see "
@@ -192,7 +203,7 @@ def score(
     rep_means: dict[int, dict[str, list[float]]] = {}
     flat, owner = [], []
     for k, bid in enumerate(comb.block_ids):
-        reps = comb.replicate_blocks.get(bid, [])
+        reps = _batches(comb.replicate_blocks.get(bid, []))
         if len(reps) >= 2:
             flat.extend(reps)
             owner.extend([k] * len(reps))
@@ -226,6 +237,10 @@ def score(
             row[f"{m}_p_sf"] = sf_p_value(res.synergy[m][1:, 1:].ravel())
         if comb.replicates[k] >= 2 and k not in rep_means:
             notes.append("replicates are not complete grids: no replicate t-test")
+        n_grids = len(comb.replicate_blocks.get(bid, []))
+        if n_grids > MAX_REPLICATE_GRIDS:
+            notes.append(f"{n_grids} replicate grids pooled into {MAX_REPLICATE_GRIDS} "
+                         "batches for the replicate t-test")
         if sensitivity:
             row.update({str(k): v for k, v in
                         block_sensitivity(blk, res.fit1, res.fit2).to_dict().items()})
@@ -252,6 +267,19 @@ def score(
     return SynergyResult(blocks=blocks, cells=cells, fits=fits,
                          excluded=comb.excluded.reset_index(drop=True), models=names,
                          response_kind=comb.response_kind)
+
+
+def _batches(reps: list[Block]) -> list[Block]:
+    """The replicate grids, or their means over :data:`MAX_REPLICATE_GRIDS` batches of
+    consecutive replicates (each batch keeps its first replicate's point order)."""
+    if len(reps) <= MAX_REPLICATE_GRIDS:
+        return reps
+    out = []
+    for idx in np.array_split(np.arange(len(reps)), MAX_REPLICATE_GRIDS):
+        first = reps[int(idx[0])]
+        mat = np.mean(np.stack([reps[int(i)].inhibition for i in idx]), axis=0)
+        out.append(Block(first.conc1, first.conc2, mat, first.order))
+    return out
 
 
 def _cells(bid: object, d1: str, d2: str, blk, res: BlockResult, names: tuple[str, ...],

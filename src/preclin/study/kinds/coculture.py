@@ -12,7 +12,13 @@ Study file::
     by = ["aml_sample"]
     added = "lenalidomide"
 
-See :func:`preclin.synergy.coculture.chemoprotection` for every setting.
+    [experiment.power]                 # optional: how many donors would detect ...
+    effect = -8                        # ... an 8-point drop in protection?
+    n = [3, 5]                         # donors per simulated experiment
+    n_sim = 150                        # means and SDs: this experiment as the pilot
+
+See :func:`preclin.synergy.coculture.chemoprotection` for every setting and
+:mod:`preclin.synergy.coculture_power` for the power simulation.
 """
 
 from __future__ import annotations
@@ -20,13 +26,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+import pandas as pd
+from pydantic import Field, field_validator
 
 from .base import ExperimentKind, ExperimentSettings, KindOutput, ReportContext, RunContext
 from .base import StrictModel as _Strict
 from .factorial import excluded_rows_warning
 
-__all__ = ["CocultureKind", "CocultureSpec", "CocultureExperimentSpec", "COCULTURE_TABLES"]
+__all__ = ["CocultureKind", "CocultureSpec", "CoculturePowerSpec", "CocultureExperimentSpec",
+           "COCULTURE_TABLES"]
 
 #: tables a co-culture experiment writes and what one row is
 COCULTURE_TABLES = {
@@ -36,6 +44,8 @@ COCULTURE_TABLES = {
     "protection (treatment × stroma interaction)",
     "pairs": "one row per group × treatment × replicate: response alone and on stroma",
     "excluded": "input rows or replicates left out, with the reason",
+    "power": "one row per number of donors: simulated power of the Δ protection test "
+    "with its Monte Carlo SE ([experiment.power])",
 }
 
 
@@ -58,12 +68,41 @@ class CocultureSpec(_Strict):
     alpha: float = 0.05
 
 
+class CoculturePowerSpec(_Strict):
+    """``[experiment.power]``: power of the Δ protection test by simulation.
+
+    Every mean or SD not stated is estimated from this experiment's data (the pilot;
+    :func:`preclin.synergy.coculture_power.pilot_estimates`).
+    """
+
+    n: list[int] = Field(default_factory=lambda: [3, 5], min_length=1)
+    effect: float | None = None
+    compare: list[str] | None = Field(default=None, min_length=2, max_length=2)
+    group: dict[str, str] | None = None
+    base_alone: float | None = None
+    base_stroma: float | None = None
+    with_alone: float | None = None
+    sd: float | None = Field(default=None, gt=0)
+    sd_replicate: float | None = Field(default=None, ge=0)
+    n_sim: int = Field(default=200, ge=10, le=100_000)
+    seed: int = 0
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+
+    @field_validator("n")
+    @classmethod
+    def _at_least_two(cls, v: list[int]) -> list[int]:
+        if any(k < 2 for k in v):
+            raise ValueError("every n (donors per experiment) must be at least 2")
+        return v
+
+
 class CocultureExperimentSpec(ExperimentSettings):
     """Chemoprotection by stroma: cells alone vs on stroma, ± an added drug."""
 
     kind: Literal["coculture"]
     data: str
     coculture: CocultureSpec
+    power: CoculturePowerSpec | None = None
 
 
 class CocultureKind(ExperimentKind[CocultureExperimentSpec]):
@@ -98,6 +137,9 @@ class CocultureKind(ExperimentKind[CocultureExperimentSpec]):
         tables = {"protection": res.table, "interaction": res.interaction, "pairs": res.pairs}
         if len(res.excluded):
             tables["excluded"] = res.excluded
+        if spec.power is not None:
+            with ctx.step("power simulation"):
+                tables["power"] = _power(res, spec.power)
         overview = {"data rows": len(table), "rows excluded": len(res.excluded),
                     "questions answered": len(res.table) + len(res.interaction)}
         return self.output(spec, tables=tables, figures=(figure,),
@@ -114,9 +156,12 @@ class CocultureKind(ExperimentKind[CocultureExperimentSpec]):
                                title=output.spec.title or output.name,
                                simulated=ctx.simulated,
                                figure=figs[0].path if figs else True)
+        if "power" in output.tables:
+            _power_section(report, output.table("power"), ctx.table_file(output, "power"))
 
     def example(self, directory: Path) -> Path:
-        """The bundled AML-on-BM-MSC chemoprotection experiment (SIMULATED)."""
+        """The bundled AML-on-BM-MSC chemoprotection experiment (SIMULATED), with a
+        power section."""
         from ...data.example_combination import write_coculture_example
 
         root = Path(directory)
@@ -137,5 +182,69 @@ data = "data/coculture_apoptosis.csv"
 response = "apoptosis_pct"
 by = ["aml_sample"]
 added = "lenalidomide"
+
+[experiment.power]
+effect = -8
+n = [3, 5]
+n_sim = 20
 ''', encoding="utf-8")
         return study
+
+
+def _power(res: Any, ps: CoculturePowerSpec) -> pd.DataFrame:
+    """The power table of ``[experiment.power]`` (pilot = this experiment's result)."""
+    from ...errors import StudyError
+    from ...synergy.coculture_power import ProtectionDesign, pilot_estimates, protection_power
+
+    if ps.compare is not None:
+        base, with_ = ps.compare
+    else:
+        inter = res.interaction
+        pairs = list(dict.fromkeys(zip(inter["base"], inter["with"], strict=True)))
+        if not pairs:
+            raise StudyError("power: the experiment has no treatment pair with an added drug; "
+                             "name one with power.compare = [base, with]")
+        pairs = [p for p in pairs if p[0] != res.vehicle] or pairs
+        base, with_ = pairs[0]
+    stated: dict[str, float | None] = {"base_alone": ps.base_alone, "base_stroma": ps.base_stroma,
+              "with_alone": ps.with_alone, "sd": ps.sd, "sd_replicate": ps.sd_replicate,
+              "effect": ps.effect}
+    values: dict[str, float]
+    if all(v is not None for v in stated.values()):
+        values, source = {k: float(v or 0.0) for k, v in stated.items()}, "stated"
+    else:
+        pilot = pilot_estimates(res, base=base, with_=with_, group=ps.group)
+        values = {k: (v if v is not None else pilot[k]) for k, v in stated.items()}
+        source = "pilot" if all(v is None for v in stated.values()) else "pilot + stated"
+    design = ProtectionDesign(base=base, with_=with_, response_kind=res.response_kind,
+                              source=source, **values)
+    return protection_power(design, n=ps.n, n_sim=ps.n_sim, seed=ps.seed, alpha=ps.alpha)
+
+
+def _power_section(report: Any, table: pd.DataFrame, file: str) -> None:
+    """Sentences and the table of the power simulation."""
+    report.add_section("How many donors? Power by simulation", (
+        "Each row simulates the experiment (the base treatment and the base + added drug, "
+        "alone and on stroma, in n donors) many times from the stated change of protection "
+        "and the means and SDs of the source column ('pilot' = estimated from this "
+        "experiment), and analyses every simulated data set with the same interaction test "
+        "as above. Power = share of simulated experiments with p ≤ alpha, ± its Monte "
+        "Carlo SE √(p(1 − p)/n_sim); the noncentral-t value of the same design is shown "
+        "as a check."), level=3)
+    rows: list[dict[str, Any]] = [{str(k): v for k, v in r.items()}
+                                  for r in table.to_dict("records")]
+    parts = [f"n = {r['n']} donors: {100 * r['power']:.0f}% (Monte Carlo SE "
+             f"{100 * r['mc_se']:.1f}%)" for r in rows]
+    if rows:
+        r0 = rows[0]
+        change = "drop" if r0["effect"] < 0 else "rise"
+        report.add_text(
+            f"A {change} of {abs(r0['effect']):.3g} points in stromal protection ({r0['base']} → "
+            f"{r0['with']}; protection under {r0['base']} {r0['protection_base']:.1f} "
+            f"points, SD {r0['sd']:.2f} within and {r0['sd_replicate']:.2f} between donors, "
+            f"{r0['source']}) is detected at α = {r0['alpha']:g} with "
+            + "; ".join(parts) + f" ({int(r0['n_sim'])} simulated experiments each).")
+    report.add_table(table[["n", "effect", "sd", "sd_replicate", "source", "n_sim",
+                            "rejections", "power", "mc_se", "power_low", "power_high",
+                            "power_analytical"]],
+                     caption=f"Simulated power of the Δ protection test (full table: {file}).")

@@ -187,12 +187,52 @@ def _curve_table(fits: Any, spec: ExperimentSpec) -> pd.DataFrame:
     return curves
 
 
-def _compare(curves: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
+def _compare_tables(curves: pd.DataFrame, spec: ExperimentSpec) -> list[pd.DataFrame]:
     from ...stats import compare_groups
 
-    tables = [compare_groups(curves, value=c.value, group=c.group, test=c.test,
-                             log10=c.log10, within=c.within) for c in spec.compare]
+    return [compare_groups(curves, value=c.value, group=c.group, test=c.test,
+                           log10=c.log10, within=c.within) for c in spec.compare]
+
+
+def _compare(curves: pd.DataFrame, spec: ExperimentSpec) -> pd.DataFrame:
+    tables = _compare_tables(curves, spec)
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+
+
+def _compare_figure(curves: pd.DataFrame, spec: ExperimentSpec, ctx: RunContext) -> Any:
+    """One panel per comparison (and stratum): each curve's value, brackets with stars."""
+    from matplotlib.figure import Figure
+
+    from ...report import prism_style
+    from ...stats.plot import group_plot
+
+    panels: list[tuple[CompareSpec, pd.DataFrame, pd.DataFrame, str]] = []
+    for c, table in zip(spec.compare, _compare_tables(curves, spec), strict=True):
+        if c.within:
+            for key, sub in curves.groupby(c.within, sort=False, dropna=False):
+                k = key if isinstance(key, tuple) else (key,)
+                sel = table
+                for col, v in zip(c.within, k, strict=True):
+                    sel = sel[sel[col] == v] if len(sel) else sel
+                panels.append((c, sub, sel, " · ".join(map(str, k))))
+        else:
+            panels.append((c, curves, table, ""))
+    unit = f" ({spec.fit.dose_unit})" if spec.fit.dose_unit else ""
+    with prism_style():
+        fig = Figure(figsize=(3.4 * len(panels), 3.8), layout="constrained")
+        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        for ax, (c, data, table, title) in zip(axes, panels, strict=True):
+            group_plot(data.dropna(subset=[c.group]), value=c.value, group=c.group,
+                       error="sd", kind="scatter", comparisons=table, p_column="p",
+                       log=c.log10, ylabel=f"{c.value}{unit}", title=title or None, ax=ax)
+        fig.draw_without_rendering()
+        fig.set_layout_engine("none")
+    scale = "geometric mean ± SD (log scale)" if any(c.log10 for c in spec.compare) \
+        else "mean ± SD"
+    return ctx.save_figure(
+        fig, "compare", role="compare",
+        caption=f"Group comparisons: one point per curve, {scale}; brackets: the tests of "
+        "the comparison table, stars * p ≤ 0.05, ** ≤ 0.01, *** ≤ 0.001, **** ≤ 0.0001.")
 
 
 def _curve_warnings(curves: pd.DataFrame, spec: ExperimentSpec) -> list[str]:
@@ -289,6 +329,10 @@ class DoseResponseKind(ExperimentKind[ExperimentSpec]):
         """Read → normalise → QC → fit → classify → compare → figures."""
         with ctx.step("reading plates"):
             plates_in = read_plates(spec, ctx)
+        from ...plates.layout import check_numeric_factor
+
+        for lay in plates_in.layouts:  # a bad dose is reported in its layout, at its well
+            check_numeric_factor(lay, spec.fit.dose)
         with ctx.step("normalising"):
             wells = normalise_plates(plates_in.raw, spec.normalise)
             qc = plate_qc(wells, spec.normalise)
@@ -305,6 +349,8 @@ class DoseResponseKind(ExperimentKind[ExperimentSpec]):
                                         spec.plate_map_factors or spec.fit.by[:1], ctx,
                                         log_factor=spec.fit.dose)
             figures.append(_curve_figure(fits, spec, ctx))
+            if len(compare):
+                figures.append(_compare_figure(curves, spec, ctx))
         excluded = wells[wells["excluded"]]
         tables = {"wells": wells, "qc": qc, "curves": curves, "excluded": excluded}
         if len(compare):
@@ -352,8 +398,11 @@ class DoseResponseKind(ExperimentKind[ExperimentSpec]):
                                   caption=f"Curves per {call}")
         if "compare" in output.tables:
             report.add_section("Group comparisons", level=3)
-            report.add_table(output.table("compare"), caption="Pairwise tests; stars: "
-                             "* p<0.05, ** p<0.01, *** p<0.001, **** p<0.0001.")
+            for fig in output.figures_with_role("compare"):
+                report.add_figure(fig.path, caption=fig.caption, name=f"{spec.name}-compare")
+            report.add_table(output.table("compare"), caption="Pairwise tests; stars "
+                             "(of the full-precision p): * p ≤ 0.05, ** ≤ 0.01, *** ≤ 0.001, "
+                             "**** ≤ 0.0001.")
         flagged = curves[curves["status"] != "ok"]
         report.add_section("Flagged curves", level=3)
         if len(flagged):
