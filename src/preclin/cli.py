@@ -37,6 +37,12 @@ app.add_typer(stats_app, name="stats")
 flow_app = typer.Typer(help="Flow cytometry: FCS files, gates, population statistics.",
                        no_args_is_help=True)
 app.add_typer(flow_app, name="flow")
+qpcr_app = typer.Typer(help="qPCR: standard curves and relative quantification.",
+                       no_args_is_help=True)
+app.add_typer(qpcr_app, name="qpcr")
+ia_app = typer.Typer(help="Immunoassays: 4PL/5PL standard curves and back-calculation.",
+                     no_args_is_help=True)
+app.add_typer(ia_app, name="immunoassay")
 
 
 def _split(value: str | None) -> list[str]:
@@ -401,6 +407,222 @@ def flow_stats(
     n_files = res["file"].nunique() if len(res) else 0
     typer.echo(f"{n_files} file(s), {len(res)} row(s) written to {out}", err=True)
 
+
+@qpcr_app.command("relquant")
+def qpcr_relquant(
+    input: Annotated[Path, typer.Argument(help="Cq file: RDML, QuantStudio, CFX or a long "
+                                          "table (well, sample, target, cq).")],
+    reference: Annotated[str, typer.Option(help="Reference gene(s), comma-separated "
+                                           "(geometric mean).")],
+    calibrator: Annotated[str, typer.Option(help="Calibrator sample (rq = 1).")],
+    out: Annotated[Path, typer.Option("--out", help="One row per sample x target "
+                                      "(.csv/.parquet/.xlsx).")],
+    efficiency: Annotated[str, typer.Option(help="auto (standard wells in INPUT), a number "
+                                            "(2 = 100 %), or a table FILE with target, "
+                                            "efficiency.")] = "auto",
+    method: Annotated[str, typer.Option(help="pfaffl or ddct (E = 2).")] = "pfaffl",
+) -> None:
+    """Relative quantities vs a calibrator (Pfaffl / 2^-ddCq), 95 % CI bounds."""
+    from .qpcr.cli_support import relquant_command
+
+    res = relquant_command(input, reference=reference, calibrator=calibrator,
+                           efficiency=efficiency, method=method, out=out)
+    typer.echo(f"{len(res)} row(s) written to {out}", err=True)
+
+
+@qpcr_app.command("stdcurve")
+def qpcr_stdcurve(
+    input: Annotated[Path, typer.Argument(help="Cq file with standard wells (quantity).")],
+    out: Annotated[Path, typer.Option("--out", help="One row per target.")],
+) -> None:
+    """Standard curve per target: slope, intercept, R2, efficiency with its 95 % CI."""
+    from .qpcr.cli_support import stdcurve_command
+
+    res = stdcurve_command(input, out=out)
+    typer.echo(f"{len(res)} curve(s) written to {out}", err=True)
+
+
+@ia_app.command("fit")
+def immunoassay_fit(
+    input: Annotated[Path, typer.Argument(help="xPONENT CSV export or a long table "
+                                          "(analyte, sample, signal, [concentration, "
+                                          "dilution, type]).")],
+    out: Annotated[Path, typer.Option("--out", help="One row per well x analyte.")],
+    model: Annotated[str, typer.Option(help="5pl or 4pl.")] = "5pl",
+    weights: Annotated[str, typer.Option(help="none, 1/y or 1/y2.")] = "1/y2",
+    params: Annotated[Path | None, typer.Option("--params", help="Fitted parameters per "
+                                                "analyte.")] = None,
+) -> None:
+    """Fit standard curves per analyte and back-calculate concentrations."""
+    from .immunoassay.cli_support import fit_command
+
+    res = fit_command(input, model=model, weights=weights, out=out, params=params)
+    typer.echo(f"{len(res)} row(s) written to {out}", err=True)
+
+
+def _fcs_channel(path: Path, name: str) -> object:
+    """Events of one channel of an FCS file (float64)."""
+    import numpy as np
+
+    from .flow.io import read_fcs
+
+    sample = read_fcs(path)
+    return np.asarray(sample.events[:, sample.channel_index(name)], dtype=float)
+
+
+def _summary_path(out: Path) -> Path:
+    return out.with_name(f"{out.stem}_summary{out.suffix}")
+
+
+@flow_app.command("proliferation")
+def flow_proliferation(
+    fcs: Annotated[Path, typer.Argument(help="FCS file of the stimulated (gated) cells.")],
+    channel: Annotated[str, typer.Option("--channel", help="Dye channel ($PnN or $PnS), "
+                                         "e.g. CFSE.")],
+    out: Annotated[Path, typer.Option("--out", help="One row per generation "
+                                      "(.csv/.parquet/.xlsx); the summary is written beside "
+                                      "it as <stem>_summary.")],
+    undivided: Annotated[Path | None, typer.Option("--undivided", help="FCS file of an "
+                                                   "unstimulated control: places the "
+                                                   "undivided peak.")] = None,
+    gates: Annotated[Path | None, typer.Option("--gates", help="Gate file (Gating-ML .xml, "
+                                               "FlowJo .wsp, preclin .toml) applied to "
+                                               "FCS (and the control).")] = None,
+    population: Annotated[str | None, typer.Option("--population", help="Population to "
+                                                   "fit (path, id or unique name), with "
+                                                   "--gates.")] = None,
+) -> None:
+    """Fit dye-dilution generations (CFSE, CellTrace): cells and precursors per generation,
+    % divided, division/proliferation/expansion indices."""
+    from .flow.gated import population_events
+    from .flow.proliferation import fit_proliferation
+    from .tables import write_table
+
+    values = population_events(fcs, [channel], gates=gates, population=population)[channel]
+    control = population_events(undivided, [channel], gates=gates,
+                                population=population)[channel] \
+        if undivided is not None else None
+    res = fit_proliferation(values, undivided=control)
+    write_table(res.table, out)
+    write_table(res.summary, _summary_path(out))
+    typer.echo(f"{res.summary['generations'].item()} generation(s), status {res.status}; "
+               f"written to {out} and {_summary_path(out)}", err=True)
+
+
+@flow_app.command("cellcycle")
+def flow_cellcycle(
+    fcs: Annotated[Path, typer.Argument(help="FCS file (cells, not gated on DNA).")],
+    dna: Annotated[str, typer.Option("--dna", help="DNA-content channel (pulse area), e.g. "
+                                     "PI-A.")],
+    out: Annotated[Path, typer.Option("--out", help="One row: g1, s, g2m, g2_g1_ratio, "
+                                      "cv_g1, status, ... (.csv/.parquet/.xlsx).")],
+    brdu: Annotated[str | None, typer.Option("--brdu", help="BrdU channel: phases from "
+                                             "BrdU/DNA gates instead of a model.")] = None,
+    model: Annotated[str, typer.Option("--model", help="watson or djf "
+                                       "(Dean-Jett-Fox).")] = "djf",
+    width: Annotated[str | None, typer.Option("--width", help="DNA pulse-width channel: "
+                                              "doublets gated out.")] = None,
+    height: Annotated[str | None, typer.Option("--height", help="DNA pulse-height channel: "
+                                               "doublets gated out.")] = None,
+    gates: Annotated[Path | None, typer.Option("--gates", help="Gate file (Gating-ML .xml, "
+                                               "FlowJo .wsp, preclin .toml).")] = None,
+    population: Annotated[str | None, typer.Option("--population", help="Population to "
+                                                   "fit (cells, not gated on DNA), with "
+                                                   "--gates.")] = None,
+) -> None:
+    """G0/G1, S and G2/M fractions from a DNA-content histogram (or BrdU/DNA)."""
+    from .flow.cellcycle import brdu_cell_cycle, fit_cell_cycle
+    from .flow.gated import population_events
+    from .tables import write_table
+
+    if model not in ("watson", "djf"):
+        raise InputError(f"--model must be watson or djf, got {model!r}")
+    wanted = [c for c in (dna, width, height, brdu) if c]
+    ev = population_events(fcs, wanted, gates=gates, population=population)
+    area = ev[dna]
+    w = ev[width] if width else None
+    h = ev[height] if height else None
+    if brdu:
+        res = brdu_cell_cycle(area, ev[brdu], width=w, height=h)
+    else:
+        res = fit_cell_cycle(area, width=w, height=h, model=model)  # type: ignore[arg-type]
+    write_table(res.summary, out)
+    s = res.summary.iloc[0]
+    typer.echo(f"G0/G1 {s['g1']:.3f}, S {s['s']:.3f}, G2/M {s['g2m']:.3f}, status "
+               f"{res.status}; written to {out}", err=True)
+
+
+# ------------------------------------------------------------------------- in vivo
+invivo_app = typer.Typer(help="In vivo studies: randomisation into arms, weight-based "
+                         "dosing sheets.", no_args_is_help=True)
+app.add_typer(invivo_app, name="invivo")
+
+
+def _beside(out: Path, suffix: str) -> Path:
+    """``runs/arms.csv`` → ``runs/arms_<suffix>.csv``."""
+    return out.with_name(f"{out.stem}_{suffix}{out.suffix}")
+
+
+@invivo_app.command("randomise")
+def invivo_randomise(
+    animals: Annotated[Path, typer.Argument(help="One row per animal: 'animal' and the "
+                                            "covariates (CSV, Parquet or XLSX).")],
+    arms: Annotated[str, typer.Option(help="Arm names, comma-separated, e.g. "
+                                      "\"vehicle,LEN,AI,AI+LEN\".")],
+    out: Annotated[Path, typer.Option("--out", help="One row per animal: animal, arm, "
+                                      "covariates (.csv/.parquet/.xlsx); the balance table "
+                                      "is written beside it as <name>_balance.")],
+    balance: Annotated[str | None, typer.Option(help="Numeric covariates to balance, "
+                                                "comma-separated (graft_pct,weight_g).")]
+    = None,
+    strata: Annotated[str | None, typer.Option(help="Categorical columns to balance "
+                                               "(cohort, sex).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same table.")] = 0,
+    method: Annotated[str, typer.Option(help="minimisation (Pocock-Simon), stratified "
+                                        "(rank-matched permuted blocks) or simple.")]
+    = "minimisation",
+    animal: Annotated[str, typer.Option(help="The animal-id column.")] = "animal",
+) -> None:
+    """Randomise animals into arms balanced on covariates; print the balance table."""
+    from .invivo import randomise, read_animals
+    from .tables import read_table, write_table
+
+    covs, strat = _split(balance), _split(strata)
+    data = read_animals(read_table(animals, keys=[animal]), file=animals, animal=animal,
+                        numeric=covs)
+    res = randomise(data, arms=_split(arms), balance=covs, strata=strat,
+                    method=method, seed=seed, file=animals)  # type: ignore[arg-type]
+    write_table(res.table.drop(columns=["order"]), out)
+    write_table(res.balance, _beside(out, "balance"))
+    with pd.option_context("display.width", 120, "display.max_columns", 20):
+        typer.echo(res.balance.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    typer.echo(res.summary(), err=True)
+    typer.echo(f"{len(res.table)} animals written to {out}; balance: "
+               f"{_beside(out, 'balance')}", err=True)
+
+
+@invivo_app.command("dosing")
+def invivo_dosing(
+    study: Annotated[Path, typer.Argument(help="The study file with an invivo experiment "
+                                          "(its [[experiment.dose]] schedule).")],
+    weights: Annotated[Path, typer.Option(help="Body weights: animal, day (or date), "
+                                          "weight_g.")],
+    out: Annotated[Path, typer.Option("--out", help="One row per animal x day x drug "
+                                      "(.csv/.parquet/.xlsx); what to prepare per day is "
+                                      "written beside it as <name>_preparation.")],
+    experiment: Annotated[str | None, typer.Option(help="The invivo experiment's name "
+                                                   "(when the study has several).")] = None,
+) -> None:
+    """Dosing sheet from the latest weights: dose (mg) and volume (µL) per animal and day."""
+    from .study.kinds.invivo import dosing_for_study
+    from .tables import write_table
+
+    sheet, prep = dosing_for_study(study, weights=weights, experiment=experiment)
+    write_table(sheet, out)
+    write_table(prep, _beside(out, "preparation"))
+    days = sheet["day"].nunique() if len(sheet) else 0
+    typer.echo(f"{len(sheet)} doses over {days} day(s) written to {out}; preparation: "
+               f"{_beside(out, 'preparation')}", err=True)
 
 def _is_usage_error(exc: BaseException) -> bool:
     """True for click's ClickException family (typer vendors its own click)."""

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from qpcr_helpers import wide_to_long
 
 from preclin import stats
 from preclin.qpcr import (
@@ -17,8 +18,6 @@ from preclin.qpcr import (
     relative_standard_curve,
     standard_curve,
 )
-
-from qpcr_helpers import wide_to_long
 
 RTOL = 1e-4
 GROUPS = ["brain"] * 6 + ["kidney"] * 6

@@ -125,5 +125,5 @@ def test_entry_points_fill_the_registry(monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.warns(RuntimeWarning, match="entry point 'broken'.*no module"):
         names = list(registered_kinds())
     assert seen == [ENTRY_POINT_GROUP]
-    assert names == ["doseresponse", "factorial", "coculture", "toy"]
+    assert names[:3] == ["doseresponse", "factorial", "coculture"] and names[-1] == "toy"
     assert isinstance(get_kind("toy"), ToyKind)

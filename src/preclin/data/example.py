@@ -8,6 +8,8 @@ Everything here is generated from a seeded simulator (nothing is hand-typed data
 * ``aml_chemo`` — HL-60 and MOLM-13 × cytarabine (AraC) and idarubicin, WST-8 at 48 h,
   read as BioTek Gen5 text exports; IC50s near 1e-7 M = 100 nM, as in the
   OncoImmunology 2018 study.
+* ``aml_flow`` — 18 FCS files of AML blasts (annexin-V/7-AAD, CXCR4) alone vs on stroma
+  under AraC/Ida ± lenalidomide (:mod:`preclin.data.example_flow`).
 
 Signal model (WST-8 / MTT absorbance): ``OD = blank + A · v/100 · (1 + ε₁) + ε₂`` where
 ``v`` is the LL.4 viability of the well's cell line and drug, ``A`` the cell line's
@@ -319,6 +321,33 @@ by = ["cell_line", "drug"]
 model = "ll4"
 ed = [25, 50]
 '''
+    # in vivo: HL-60 xenografts (enrolment, randomisation, dosing, engraftment, survival,
+    # power), appended last so that the experiments above are unchanged
+    from ..invivo.simulate import write_xenograft_example
+    from ..study.kinds.invivo import example_experiment_toml
+
+    write_xenograft_example(root / "data" / "xenograft", seed=seed)
+    study += "\n" + example_experiment_toml(data="data/xenograft")
+    # qPCR (TNF/IL8/IGF1 vs RPL37a, 12 lines ± lenalidomide) and immunoassays (Luminex
+    # plate, WEHI-164 TNF bioassay): own seeded generators, appended after the others
+    from .simulate_immunoassay import (
+        luminex_experiment_toml,
+        tnf_bioassay_experiment_toml,
+        write_luminex_example,
+        write_tnf_bioassay_example,
+    )
+    from .simulate_qpcr import qpcr_experiment_toml, write_qpcr_example
+
+    write_qpcr_example(root / "data", seed=seed)
+    write_luminex_example(root / "data", seed=seed)
+    write_tnf_bioassay_example(root / "data", seed=seed)
+    study += qpcr_experiment_toml() + tnf_bioassay_experiment_toml() + luminex_experiment_toml()
+    # flow cytometry: 18 simulated FCS files (apoptosis of AML blasts alone vs on stroma
+    # under AraC/Ida ± lenalidomide, CXCR4 MFI), appended after the others
+    from .example_flow import flow_experiment_toml, write_flow_example
+
+    write_flow_example(root / "flow", seed=seed)
+    study += flow_experiment_toml("flow")
     path = root / "study.toml"
     path.write_text(study, encoding="utf-8")
     return path

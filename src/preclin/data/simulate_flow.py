@@ -16,8 +16,10 @@ fit with what is in the sample rather than with the expected proportions.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -29,6 +31,8 @@ __all__ = [
     "simulate_cfse",
     "simulate_dna",
     "simulate_brdu",
+    "AML_PANEL",
+    "simulate_aml_fcs",
 ]
 
 #: Label of debris events in :attr:`CFSESimulation.generation` and :attr:`DNASimulation.phase`.
@@ -113,7 +117,7 @@ def simulate_cfse(
     sd_log: float = 0.08,
     width_growth: float = 0.0,
     debris_fraction: float = 0.0,
-    debris_scale: float = 0.35,
+    debris_scale: float = 0.45,
 ) -> CFSESimulation:
     """Simulate a CFSE (division-tracking dye) sample with known generation fractions.
 
@@ -136,7 +140,7 @@ def simulate_cfse(
         Relative growth of the SD per generation: ``sd_i = sd_log * (1 + width_growth)**i``.
     debris_fraction
         Fraction of events that are debris: log10 intensity ``F + Exp(debris_scale)``
-        from a floor ``F = M - (G + 2.5) log10(fold)`` (``G`` the last generation), a
+        from a floor ``F = M - (G + 4) log10(fold)`` (``G`` the last generation), a
         density falling from the dim end into the lowest generations.
     debris_scale
         Scale (log10 units) of the debris tail.
@@ -156,7 +160,7 @@ def simulate_cfse(
     sd = sd_log * (1.0 + width_growth) ** gen
     x = m - gen * d + sd * rng.standard_normal(n_cells)
     # debris: exponentially decreasing density above a floor well below the cells
-    floor = m - (p.size + 2.5) * d
+    floor = m - (p.size + 4) * d
     xd = floor + rng.exponential(debris_scale, size=n_debris)
     values = np.concatenate([10.0**x, 10.0**xd])
     labels = np.concatenate([gen, np.full(n_debris, DEBRIS)])
@@ -313,3 +317,56 @@ def simulate_brdu(
     return DNASimulation(area=sim.area, height=sim.height, width=sim.width, phase=sim.phase,
                          truth=sim.truth, g1_mean=sim.g1_mean, ratio=sim.ratio, cv=sim.cv,
                          brdu=brdu)
+
+
+# ------------------------------------------------------------ FCS files for bench readouts
+#: Channels of :func:`simulate_aml_fcs` files: ($PnN, $PnS).
+AML_PANEL = (("FSC-A", ""), ("SSC-A", ""), ("FITC-A", "Annexin V"), ("PerCP-A", "7-AAD"),
+             ("PE-A", "CD184"), ("APC-A", "CD33"), ("APC-Cy7-A", "CD45"))
+
+
+def simulate_aml_fcs(path: str | os.PathLike[str], *, seed: int, n_events: int = 4000,
+                     apoptotic: float = 0.1, late_fraction: float = 0.4,
+                     necrotic: float = 0.02, cxcr4: float = 2000.0,
+                     blasts: float = 0.8) -> Path:
+    """Write one simulated AML sample as an FCS 3.1 file (seeded) and return its path.
+
+    Events: debris (5 %, low FSC/SSC), CD45+CD33+ blasts (fraction ``blasts`` of cells)
+    and CD45+CD33− other cells. Blasts carry CXCR4 (CD184, PE) log-normal around
+    ``cxcr4`` (CV ~ 50 %); of all cells, a fraction ``apoptotic`` is annexin-V+ (of which
+    ``late_fraction`` also 7-AAD+) and ``necrotic`` is annexin-V−7-AAD+. Positive
+    populations sit around 10⁴, negatives around 10² (annexin/7-AAD cut 10³).
+    """
+    from ..flow.io import write_fcs
+
+    rng = np.random.default_rng(seed)
+    n_debris = int(round(0.05 * n_events))
+    n_cells = n_events - n_debris
+    fsc = np.concatenate([rng.normal(90_000, 15_000, n_cells),
+                          rng.uniform(2_000, 20_000, n_debris)])
+    ssc = np.concatenate([rng.normal(60_000, 12_000, n_cells),
+                          rng.uniform(1_000, 15_000, n_debris)])
+    state = rng.choice(4, size=n_cells, p=_normalised(
+        [1 - apoptotic - necrotic, apoptotic * (1 - late_fraction),
+         apoptotic * late_fraction, necrotic], "apoptosis states"))
+    ann_pos = (state == 1) | (state == 2)
+    aad_pos = (state == 2) | (state == 3)
+
+    def level(pos: np.ndarray) -> np.ndarray:
+        return np.where(pos, rng.lognormal(np.log(1e4), 0.35, pos.size),
+                        rng.lognormal(np.log(1e2), 0.6, pos.size))
+
+    blast = rng.random(n_cells) < blasts
+    cells = np.column_stack([
+        level(ann_pos), level(aad_pos),
+        np.where(blast, rng.lognormal(np.log(cxcr4), 0.47, n_cells),
+                 rng.lognormal(np.log(150), 0.5, n_cells)),
+        level(blast), level(np.ones(n_cells, dtype=bool))])
+    debris = rng.lognormal(np.log(50), 0.8, size=(n_debris, 5))
+    fl = np.vstack([cells, debris])
+    events = np.column_stack([fsc, ssc, fl]).astype(np.float32)
+    events = events[rng.permutation(n_events)]
+    out = Path(path)
+    write_fcs(out, events, [c for c, _ in AML_PANEL], markers=[m for _, m in AML_PANEL],
+              metadata={"FIL": out.name})
+    return out

@@ -56,11 +56,13 @@ def gauss_bins(edges: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.ndarra
 
 
 def pearson_chi2(y: np.ndarray, mu: np.ndarray, n_params: int) -> float:
-    """Reduced Pearson chi-square, expected counts floored at 1."""
-    dof = y.size - n_params
+    """Reduced Pearson chi-square over the bins expecting at least one event (sparse
+    tails, where the chi-square approximation fails, are left out)."""
+    use = mu >= 1.0
+    dof = int(use.sum()) - n_params
     if dof <= 0:
         return float("nan")
-    return float(np.sum((y - mu) ** 2 / np.maximum(mu, 1.0)) / dof)
+    return float(np.sum((y[use] - mu[use]) ** 2 / mu[use]) / dof)
 
 
 def _deviance_residuals(y: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,6 +92,7 @@ def fit_binned(
     method: str = "ml",
     mask: np.ndarray | None = None,
     max_nfev: int = 400,
+    offset: np.ndarray | None = None,
 ) -> BinnedFit:
     """Fit non-negative amounts of components shaped by ``theta`` to binned counts.
 
@@ -105,6 +108,8 @@ def fit_binned(
         ``"ml"`` (Poisson likelihood) or ``"ls"`` (weighted least squares).
     mask
         Bins that enter the fit (default: all).
+    offset
+        Fixed expected counts per bin added to the model (default none).
     max_nfev
         Evaluation budget of the optimiser.
 
@@ -122,6 +127,8 @@ def fit_binned(
     y_all = np.asarray(counts, dtype=float)
     m = np.ones(y_all.size, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
     y = y_all[m]
+    off_all = np.zeros(y_all.size) if offset is None else np.asarray(offset, dtype=float)
+    off = off_all[m]
     theta0 = np.asarray(theta0, dtype=float)
     lower = np.asarray(lower, dtype=float)
     upper = np.asarray(upper, dtype=float)
@@ -130,18 +137,18 @@ def fit_binned(
     b0 = basis(theta0)
     nc = b0.shape[1]
     w = 1.0 / np.sqrt(np.maximum(y, 1.0))
-    a0 = nnls(b0[m] * w[:, None], y * w, maxiter=50 * nc)[0]
+    a0 = nnls(b0[m] * w[:, None], (y - off) * w, maxiter=50 * nc)[0]
     a0 = np.maximum(a0, 1e-3)
     resid = _deviance_residuals if method == "ml" else _ls_residuals
 
     def fun(p: np.ndarray) -> np.ndarray:
-        mu = basis(p[:nt])[m] @ p[nt:]
+        mu = basis(p[:nt])[m] @ p[nt:] + off
         return resid(y, mu)[0]
 
     def jac(p: np.ndarray) -> np.ndarray:
         th, a = p[:nt], p[nt:]
         bm = basis(th)[m]
-        mu = bm @ a
+        mu = bm @ a + off
         drdmu = resid(y, mu)[1]
         jm = np.empty((y.size, p.size))
         for j in range(nt):
@@ -163,7 +170,7 @@ def fit_binned(
     theta, amounts = sol.x[:nt], sol.x[nt:]
     bfull = basis(theta)
     comps = bfull * amounts[None, :]
-    mu_all = comps.sum(axis=1)
+    mu_all = comps.sum(axis=1) + off_all
     mu = np.maximum(mu_all[m], 1e-12)
     k = nt + nc
     if method == "ml":

@@ -345,7 +345,8 @@ def _populations(node: Any, parent_id: str | None, parent_path: str,
             deps = [d.get("name", "") for d in pop.iter("Dependent")]
             if not deps:
                 raise InputError(f"{pop.tag} names no populations", file=file, location=loc)
-            refs = tuple((_resolve(d, parent_path), False) for d in deps)
+            refs = tuple((_resolve(d, path, parent_path, strategy, file, loc), False)
+                         for d in deps)
             op = {"AndNode": "and", "OrNode": "or", "NotNode": "not"}[pop.tag]
             if op == "not" and len(refs) > 1:
                 # FlowJo's NOT of several populations: events in none of them
@@ -363,18 +364,25 @@ def _populations(node: Any, parent_id: str | None, parent_path: str,
         _populations(pop, gid, path, strategy, counts, transforms, comp, file, where)
 
 
-def _resolve(dep: str, parent_path: str) -> str:
-    """A ``Dependent`` name (relative path, ``..`` allowed) as a population path."""
-    parts = [p for p in parent_path.split("/") if p]
+def _resolve(dep: str, path: str, parent_path: str, strategy: GatingStrategy,
+             file: Path, loc: str) -> str:
+    """A ``Dependent`` name as a population path: relative to the boolean node (``..`` =
+    its parent), to its parent, or from the sample root — the first that exists."""
     dep = dep.replace("\\", "/")
-    if dep.startswith("/"):
-        return dep
-    for piece in dep.split("/"):
-        if piece == "..":
-            parts = parts[:-1]
-        elif piece and piece != ".":
-            parts.append(piece)
-    return "/" + "/".join(parts)
+    tried = []
+    for base in (path, parent_path, ""):
+        parts = [p for p in base.split("/") if p] if not dep.startswith("/") else []
+        for piece in dep.split("/"):
+            if piece == "..":
+                parts = parts[:-1]
+            elif piece and piece != ".":
+                parts.append(piece)
+        cand = "/" + "/".join(parts)
+        if cand in strategy.gates:
+            return cand
+        tried.append(cand)
+    raise InputError(f"boolean population refers to unknown population {dep!r}",
+                     file=file, location=loc)
 
 
 def _dimension(name: str, transforms: Mapping[str, Transform],

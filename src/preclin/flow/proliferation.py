@@ -25,9 +25,9 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -94,7 +94,7 @@ SUMMARY_COLUMNS: Mapping[str, str] = {
     "criterion": "criterion used to choose the number of generations",
     "aic": "AIC of the chosen fit",
     "bic": "BIC of the chosen fit",
-    "reduced_chi2": "Pearson chi-square / degrees of freedom (expected counts floored at 1)",
+    "reduced_chi2": "Pearson chi-square / degrees of freedom over bins expecting >= 1 event",
     "status": "see STATUSES",
     "message": "every reason the fit may not be trusted, in plain language",
 }
@@ -310,14 +310,15 @@ def _to_axis(values: Any, scale: Scale, gate: tuple[float | None, float | None] 
 
 
 def _histogram(x: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Histogram over the 0.05-99.95 % range of the events, widened by 2 %."""
+    """Histogram from the 0.05 % to the 99.95 % quantile of the events, widened upwards by
+    2 % of the range (the undivided peak's upper tail stays in; the dim end is cut inside
+    the data so that no empty bins sit below the lowest events)."""
     if bins < 16:
         raise InputError(f"bins must be at least 16, got {bins}")
     lo, hi = np.quantile(x, [0.0005, 0.9995])
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
-    pad = 0.02 * (hi - lo)
-    edges = np.linspace(lo - pad, hi + pad, bins + 1)
+    edges = np.linspace(lo, hi + 0.02 * (hi - lo), bins + 1)
     counts, _ = np.histogram(x, edges)
     return edges, counts.astype(float), int(x.size - counts.sum())
 
@@ -345,6 +346,13 @@ def _basis(spec: _Spec, edges: np.ndarray, theta: np.ndarray) -> np.ndarray:
         z = np.exp(-(edges - edges[0]) / tau)
         b = np.column_stack([b, z[:-1] - z[1:]])
     return b
+
+
+def _basis_fn(spec: _Spec, edges: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    def basis(theta: np.ndarray) -> np.ndarray:
+        return _basis(spec, edges, theta)
+
+    return basis
 
 
 @dataclass(frozen=True)
@@ -481,7 +489,7 @@ def _scan(edges: np.ndarray, counts: np.ndarray, st: _Start, *, scale: Scale,
         for deb in options:
             spec, t0, lo, hi = _spec_and_bounds(g, deb, width == "varying", st, edges,
                                                 scale, None)
-            fit = fit_binned(counts, lambda t, s=spec: _basis(s, edges, t), t0, lo, hi,
+            fit = fit_binned(counts, _basis_fn(spec, edges), t0, lo, hi,
                              method=method)
             out.append(_Candidate(spec, fit))
         gbest = min(out[-len(options):], key=lambda c: getattr(c.fit, criterion))
@@ -497,8 +505,9 @@ def _undivided_start(edges: np.ndarray, counts: np.ndarray, st: _Start, *, scale
                      method: Method, debris: Debris, max_generations: int) -> _Start:
     """Choose the start of ``M`` among the brightest clear peak and positions half a
     spacing apart above it (an undivided peak hidden in a shoulder), by the likelihood of
-    a fit with every generation the histogram can hold; a higher start must improve the
-    log-likelihood by more than 2 to win."""
+    a fit with every generation the histogram can hold. A higher start wins only when it
+    improves the log-likelihood by more than 5 and its generation 0 holds at least 1 % of
+    the cells (an undivided peak must be seen in the data)."""
     hi = float(edges[-1]) - st.sd
     starts = [st.m + 0.5 * k * st.d for k in range(8) if st.m + 0.5 * k * st.d <= hi] or [st.m]
     best, best_ll = st, -np.inf
@@ -507,9 +516,10 @@ def _undivided_start(edges: np.ndarray, counts: np.ndarray, st: _Start, *, scale
         g = _max_generations(trial, edges, max_generations)
         spec, t0, lo, up = _spec_and_bounds(g, debris != "none", False, trial, edges, scale,
                                             None)
-        fit = fit_binned(counts, lambda t, s=spec: _basis(s, edges, t), t0, lo, up,
+        fit = fit_binned(counts, _basis_fn(spec, edges), t0, lo, up,
                          method=method)
-        if fit.loglik > best_ll + 2.0:
+        n_cells = fit.amounts[: g + 1].sum()
+        if fit.loglik > best_ll + 5.0 and fit.amounts[0] >= 0.01 * n_cells:
             par = dict(spec.fixed)
             par.update(zip(spec.names, fit.theta.tolist(), strict=True))
             best = _Start(m=par["m"], d=par["d"] if not st.d_fixed else st.d,
@@ -557,7 +567,7 @@ def fit_undivided(
     for deb in (False, True):
         spec, t0, lo, hi = _spec_and_bounds(0, deb, False, st, edges, scale, None)
         lo[0], hi[0] = edges[0], edges[-1]
-        fit = fit_binned(counts, lambda t, s=spec: _basis(s, edges, t), t0, lo, hi,
+        fit = fit_binned(counts, _basis_fn(spec, edges), t0, lo, hi,
                          method=method)
         cands.append(_Candidate(spec, fit))
     best = min(cands, key=lambda c: c.fit.bic)
@@ -743,7 +753,7 @@ def _empty_result(edges: np.ndarray, counts: np.ndarray, excl: pd.DataFrame, sca
                   method: str, criterion: str, n: float,
                   peak: UndividedPeak | None) -> ProliferationResult:
     nan = float("nan")
-    summary = {k: nan for k in SUMMARY_COLUMNS}
+    summary: dict[str, Any] = {k: nan for k in SUMMARY_COLUMNS}
     summary.update(generations=0, undivided_source="control" if peak else "data",
                    events=int(n), method=method, criterion=criterion,
                    status="too_few_events",
@@ -880,7 +890,7 @@ def plot_proliferation(result: ProliferationResult, *, ax: Axes | None = None,
             fig = Figure(figsize=(5.0, 3.6), layout="constrained")
             ax = fig.add_subplot()
         else:
-            fig = ax.get_figure()  # type: ignore[assignment]
+            fig = cast("Figure", ax.get_figure())
         e = 10.0**result.edges if result.scale == "log" else result.edges
         centres = np.sqrt(e[:-1] * e[1:]) if result.scale == "log" else 0.5 * (e[:-1] + e[1:])
         ax.stairs(result.counts, e, color="#777777", fill=True, alpha=0.35, label="events")
@@ -906,4 +916,4 @@ def plot_proliferation(result: ProliferationResult, *, ax: Axes | None = None,
             ax.text(0.02, 0.98, f"{result.status}", transform=ax.transAxes, ha="left",
                     va="top", color=WARN_COLOR, fontsize=9)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    return fig  # type: ignore[return-value]
+    return fig

@@ -136,9 +136,7 @@ def parse_template(doc: Mapping[str, Any], *, base: Path | None = None) -> Gatin
         shapes = [s for s in _SHAPES if s in g]
         if len(shapes) != 1:
             raise InputError(f"give exactly one shape ({', '.join(_SHAPES)})", location=where)
-        parent = g.get("parent")
-        if parent is not None and parent not in strategy.gates:
-            raise InputError(f"parent {parent!r} is not defined above", location=where)
+        parent = _find(g.get("parent"), strategy, where, "parent")
         shape, spec = shapes[0], g[shapes[0]]
         if not isinstance(spec, Mapping):
             raise InputError(f"{shape} must be a table", location=where)
@@ -152,6 +150,24 @@ def parse_template(doc: Mapping[str, Any], *, base: Path | None = None) -> Gatin
         strategy.add(gate, parent)
         strategy.labels[gid] = name
     return strategy
+
+
+def _find(name: Any, strategy: GatingStrategy, where: str, what: str) -> str | None:
+    """A gate defined above, by name or by path (``Cells/CD33+``)."""
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name:
+        raise InputError(f"{what} must be a gate name", location=where)
+    path = "/" + name.strip("/")
+    if path in strategy.gates:
+        return path
+    hits = [g for g, lab in strategy.labels.items() if lab == name]
+    if len(hits) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        raise InputError(f"{what} {name!r} is ambiguous; give its path "
+                         f"({', '.join(h.lstrip('/') for h in hits)})", location=where)
+    raise InputError(f"{what} {name!r} is not defined above", location=where)
 
 
 def _compensation(spec: Any, strategy: GatingStrategy, base: Path | None) -> str:
@@ -272,14 +288,11 @@ def _shape(shape: str, gid: str, spec: Mapping[str, Any], comp: str,
     refs = spec.get("gates")
     if op not in {"and", "or", "not"} or not isinstance(refs, list) or not refs:
         raise InputError("boolean needs op = and|or|not and gates = [names]", location=w)
-    by_label = {lab: gid_ for gid_, lab in strategy.labels.items()}
     resolved = []
     for r in refs:
         comp_ = isinstance(r, str) and r.startswith("!")
-        key = r[1:] if comp_ else r
-        target = key if key in strategy.gates else by_label.get(key)
-        if target is None:
-            raise InputError(f"boolean refers to unknown gate {key!r}", location=w)
+        target = _find(r[1:] if comp_ else r, strategy, w, "boolean gate")
+        assert target is not None
         resolved.append((target, comp_))
     return BooleanGate(gid, op, tuple(resolved))
 

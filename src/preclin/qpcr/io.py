@@ -264,7 +264,7 @@ def detect_format(path: str | Path) -> str:
             head = fh.read(4096)
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror})", file=p) from None
-    if head.startswith(b"PK\x03\x04"):
+    if head.startswith(b"PK"):
         if p.suffix.lower() in (".xlsx", ".xlsm"):
             from .quantstudio import is_quantstudio_xlsx
 

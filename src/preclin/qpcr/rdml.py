@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +64,8 @@ def _xml_from_zip(p: Path) -> bytes:
         try:
             with zf.open(info) as fh:
                 data = fh.read(MAX_UNCOMPRESSED + 1)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
-                RuntimeError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError,
+                NotImplementedError, RuntimeError) as exc:
             raise InputError(f"cannot extract {info.filename!r} from the RDML archive "
                              f"({exc})", file=p) from None
         if len(data) > MAX_UNCOMPRESSED:

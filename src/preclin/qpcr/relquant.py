@@ -142,7 +142,7 @@ def replicate_summary(wells: pd.DataFrame, *, spread: float = 0.5,
             flag = f"Cq spread {rng:.2f} > {spread:g} cycles"
             if len(cq) >= 3:
                 med = cq.median()
-                far = (cq - med).abs().idxmax()
+                far: Any = (cq - med).abs().idxmax()
                 rest = cq.drop(far)
                 if float(rest.max() - rest.min()) <= spread:
                     w.loc[far, "outlier"] = True
@@ -152,8 +152,8 @@ def replicate_summary(wells: pd.DataFrame, *, spread: float = 0.5,
         n_und = int(g["cq"].isna().sum())
         if n_und and len(cq):
             flag = "; ".join(x for x in (flag, f"{n_und} of {len(g)} undetermined") if x)
-        used = w.loc[g.index]
-        used = used[used["reason"] == ""]["cq"]
+        sub = w.loc[g.index]
+        used = sub.loc[sub["reason"] == "", "cq"]
         n = len(used)
         sd = float(used.std(ddof=1)) if n > 1 else math.nan
         rows.append({"sample": sample, "target": target, "n_wells": len(g), "n": n,
@@ -205,7 +205,7 @@ def resolve_efficiencies(wells: pd.DataFrame, targets: Sequence[str], *,
                   if "efficiency" in wells else pd.Series(dtype=float))
         for t in targets:
             if curves is not None and t in curves.index and curves.loc[t, "status"] == "ok":
-                c = curves.loc[t]
+                c: Any = curves.loc[t]
                 rows[t] = (float(c["efficiency"]), float(c["efficiency_se"]),
                            float(c["n"]) - 2, f"standard curve ({int(c['n'])} wells)")
             elif t in stored.index and not math.isnan(float(stored[t])):
@@ -371,8 +371,8 @@ def _separate_components(key: pd.DataFrame, samples: list[str], targets: list[st
         for t in targets:
             if (s, t) not in key.index:
                 continue
-            r = key.loc[(s, t)]
-            b = math.log2(float(eff.loc[t, "efficiency"]))
+            r: Any = key.loc[(s, t)]
+            b = math.log2(float(eff["efficiency"].to_dict()[t]))
             val[(s, t)] = b * float(r["cq_mean"])
             v = float(r[var_col])
             var[(s, t)] = b * b * v * v
@@ -384,7 +384,8 @@ def _paired_components(w: pd.DataFrame, samples: list[str], targets: list[str],
                        refs: list[str], eff: pd.DataFrame, error: str) -> _Comp:
     """Per well: EqCq(target) − mean EqCq(references); then mean/SD per sample."""
     use = w[w["used"]]
-    b = {t: math.log2(float(eff.loc[t, "efficiency"])) for t in targets}
+    e_tab: dict[Any, Any] = eff.to_dict(orient="index")
+    b = {t: math.log2(float(e_tab[t]["efficiency"])) for t in targets}
     piv = use.assign(eq=use["cq"] * use["target"].map(b)).pivot_table(
         index=["sample", "well"], columns="target", values="eq", aggfunc="mean", sort=False)
     val, var, dfs = {}, {}, {}
@@ -414,11 +415,12 @@ def _assemble(comp: _Comp, key: pd.DataFrame, samples: list[str], targets: list[
     from scipy import stats
 
     rows = []
-    b = {t: math.log2(float(eff.loc[t, "efficiency"])) for t in targets}
-    vb = {t: (float(eff.loc[t, "efficiency_se"]) / (float(eff.loc[t, "efficiency"]) * LN2)) ** 2
+    e_tab: dict[Any, Any] = eff.to_dict(orient="index")
+    b = {t: math.log2(float(e_tab[t]["efficiency"])) for t in targets}
+    vb = {t: (float(e_tab[t]["efficiency_se"]) / (float(e_tab[t]["efficiency"]) * LN2)) ** 2
           for t in targets}
-    dfb = {t: float(eff.loc[t, "df"]) for t in targets}
-    cq = {st: float(key.loc[st, "cq_mean"]) for st in key.index}
+    dfb = {t: float(e_tab[t]["df"]) for t in targets}
+    cq = {st: float(v) for st, v in key["cq_mean"].items()}
 
     def cal_value(t: str) -> tuple[float, float, float]:
         vals = [comp.value.get((c, t), math.nan) for c in cal]
@@ -485,9 +487,9 @@ def _assemble(comp: _Comp, key: pd.DataFrame, samples: list[str], targets: list[
                     if df > 0 and not math.isnan(df) else math.nan
             else:
                 half = err
-            r = key.loc[(s, t)]
-            rows.append({"sample": s, "target": t, "role": role, "n": int(r["n"]),
-                         "cq_mean": float(r["cq_mean"]), "cq_sd": float(r["cq_sd"]),
+            krow: Any = key.loc[(s, t)]
+            rows.append({"sample": s, "target": t, "role": role, "n": int(krow["n"]),
+                         "cq_mean": float(krow["cq_mean"]), "cq_sd": float(krow["cq_sd"]),
                          "efficiency": 2.0 ** b[t], "log2_rq": log2, "log2_error": err,
                          "df": df, "rq": 2.0**log2, "rq_lower": 2.0 ** (log2 - half),
                          "rq_upper": 2.0 ** (log2 + half),

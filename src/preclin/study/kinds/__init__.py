@@ -8,6 +8,8 @@ kind            what it analyses
 doseresponse    plates + layout → normalised wells → fitted dose-response curves
 factorial       fixed-dose 2^k factorial: Bliss/HSA excess, interaction terms
 coculture       chemoprotection by stroma: alone vs co-culture, ± an added drug
+invivo          xenografts: enrolment, randomisation, dosing, engraftment, survival
+flow            FCS files + gate file → populations, readouts, comparisons, gating plots
 ==============  ==============================================================
 
 Adding a kind
@@ -78,6 +80,10 @@ _BUILTINS = (
     "preclin.study.kinds.doseresponse:DoseResponseKind",
     "preclin.study.kinds.factorial:FactorialKind",
     "preclin.study.kinds.coculture:CocultureKind",
+    "preclin.study.kinds.flow:FlowKind",
+    "preclin.study.kinds.qpcr:QpcrKind",
+    "preclin.study.kinds.immunoassay:ImmunoassayKind",
+    "preclin.study.kinds.invivo:InvivoKind",
 )
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 

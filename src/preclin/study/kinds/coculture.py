@@ -122,7 +122,8 @@ class CocultureKind(ExperimentKind[CocultureExperimentSpec]):
         path = ctx.resolve_one(spec.data)
         cs = spec.coculture
         with ctx.step("coculture analysis"):
-            table = read_table(path)
+            # ids and labels as written (the key-reading rule of every command: preclin.tables)
+            table = read_table(path, keys=[*cs.by, cs.replicate, cs.condition, cs.treatment])
             res = chemoprotection(
                 table, response=cs.response, condition=cs.condition, treatment=cs.treatment,
                 replicate=cs.replicate, response_kind=cs.response_kind, by=tuple(cs.by),

@@ -82,7 +82,8 @@ class FactorialKind(ExperimentKind[FactorialExperimentSpec]):
         path = ctx.resolve_one(spec.data)
         fs = spec.factorial
         with ctx.step("factorial analysis"):
-            table = read_table(path)
+            # ids as written (the key-reading rule of every command: preclin.tables)
+            table = read_table(path, keys=[*fs.by, fs.replicate])
             res = factorial_effects(
                 table, factors=tuple(fs.factors), response=fs.response,
                 replicate=fs.replicate, response_kind=fs.response_kind, control=fs.control,
