@@ -70,11 +70,15 @@ def _parse_fixed(value: str | None) -> dict[str, float]:
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("preclin-demo"),
     seed: Annotated[int, typer.Option(help="Seed of the simulated example data.")] = 2018,
+    jobs: Annotated[int | None, typer.Option(help="Experiments run at once (default: one "
+                                             "per core, at most 4; 1: one after the "
+                                             "other). Results do not depend on it.")]
+    = None,
 ) -> None:
     """Run the bundled example study (simulated data) end to end."""
     from .study.demo import run_demo
 
-    result = run_demo(out, seed=seed, progress=True)
+    result = run_demo(out, seed=seed, progress=True, jobs=jobs)
     typer.echo(f"report: {result.report}")
 
 
@@ -84,12 +88,17 @@ def run(
     out: Annotated[Path | None, typer.Option("--out", help="Output directory "
                                              "(default: results/ beside the study file).")]
     = None,
+    jobs: Annotated[int | None, typer.Option(help="Experiments run at once (default: one "
+                                             "per core, at most 4; 1: one after the "
+                                             "other). Results do not depend on it.")]
+    = None,
 ) -> None:
     """Run a declared study: every experiment, results tables, provenance and report."""
     from .study import Study
 
     s = Study.load(study)
-    result = s.run(out=out if out is not None else study.parent / "results", progress=True)
+    result = s.run(out=out if out is not None else study.parent / "results", progress=True,
+                   jobs=jobs)
     typer.echo(f"report: {result.report}")
 
 
@@ -623,6 +632,131 @@ def invivo_dosing(
     days = sheet["day"].nunique() if len(sheet) else 0
     typer.echo(f"{len(sheet)} doses over {days} day(s) written to {out}; preparation: "
                f"{_beside(out, 'preparation')}", err=True)
+
+expr_app = typer.Typer(help="Expression profiling: differential expression (limma-grade).",
+                       no_args_is_help=True)
+app.add_typer(expr_app, name="expression")
+enrich_app = typer.Typer(help="Enrichment: GO over-representation and GOrilla mHG (offline GO).",
+                         no_args_is_help=True)
+app.add_typer(enrich_app, name="enrichment")
+
+
+@expr_app.command("de")
+def expression_de(
+    matrix: Annotated[Path, typer.Argument(help="Features x samples (CSV/TSV/Parquet or GEO "
+                                           "series matrix); first column the feature ID.")],
+    samples: Annotated[Path, typer.Option("--samples", help="Table with a 'sample' column "
+                                          "plus the design's factors.")],
+    design: Annotated[str, typer.Option("--design", help="Model formula, e.g. "
+                                        "'~ patient + treatment'.")],
+    coef: Annotated[str, typer.Option("--coef", help="Design column (trtLEN) or the level "
+                                      "alone when unambiguous (LEN).")],
+    out: Annotated[Path, typer.Option("--out", help="One row per feature "
+                                      "(.csv/.parquet/.xlsx).")],
+    trend: Annotated[bool, typer.Option("--trend", help="Prior variance depends on mean "
+                                        "expression (limma-trend).")] = False,
+    treat_lfc: Annotated[float | None, typer.Option("--treat-lfc", help="Test |logFC| > X "
+                                                    "(log2 units; limma treat).")] = None,
+    sample_column: Annotated[str, typer.Option("--sample-column")] = "sample",
+) -> None:
+    """Differential expression of one coefficient: moderated t, p, FDR and B (limma's)."""
+    from .expression.differential import differential_expression
+    from .expression.io import read_matrix, read_samples
+    from .tables import write_table
+
+    mat = read_matrix(matrix)
+    factors = [f for f in _formula_names(design) if f != sample_column]
+    tab = read_samples(samples, sample_column=sample_column, factors=factors)
+    typer.echo(f"scale: {mat.scale} ({mat.scale_reason})", err=True)
+    res = differential_expression(mat.log2().values, tab, design=design, coef=coef,
+                                  sample_column=sample_column, trend=trend,
+                                  treat_lfc=treat_lfc)
+    cols = ["feature", "logfc", "ave_expr", "t", "p_value", "adj_p_value", "b"]
+    write_table(res.table[cols], out)
+    for line in res.summary().splitlines():
+        typer.echo(line, err=True)
+    if len(res.excluded):
+        typer.echo(f"{len(res.excluded)} feature(s) without a result (too few observed "
+                   f"samples)", err=True)
+
+
+def _formula_names(formula: str) -> list[str]:
+    import re
+
+    return sorted(set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", formula.replace("~", " ")))
+                  - {"C", "I", "log", "exp", "center", "scale"})
+
+
+def _gene_list(path: Path) -> list[str]:
+    from .tables import read_table
+
+    if path.suffix.lower() in (".csv", ".tsv", ".parquet", ".pq", ".xlsx", ".xlsm"):
+        df = read_table(path)
+        return [str(v) for v in df.iloc[:, 0].dropna().tolist()]
+    if not path.is_file():
+        raise InputError("file not found", file=path)
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    out = [ln.split("\t")[0].split(",")[0].strip() for ln in lines]
+    return [v for v in out if v and not v.startswith("#")]
+
+
+@enrich_app.command("ora")
+def enrichment_ora(
+    genes: Annotated[Path, typer.Option("--genes", help="Selected genes: one Entrez ID or "
+                                        "symbol per line (or a table's first column).")],
+    out: Annotated[Path, typer.Option("--out", help="One row per GO term.")],
+    universe: Annotated[Path | None, typer.Option("--universe", help="Universe genes "
+                                                  "(default: every annotated gene).")]
+    = None,
+    ontology: Annotated[str | None, typer.Option("--ontology", help="BP, MF or CC "
+                                                 "(default all).")] = None,
+    go_obo: Annotated[Path | None, typer.Option("--go-obo", help="Use this OBO file ...")]
+    = None,
+    go_gaf: Annotated[Path | None, typer.Option("--go-gaf", help="... with this GAF "
+                                                "instead of the bundled snapshot.")] = None,
+) -> None:
+    """GO over-representation (one-sided hypergeometric, propagated annotation; goana)."""
+    from .enrichment.go import load_go
+    from .enrichment.overrepresentation import ora
+    from .tables import write_table
+
+    go = load_go(obo=go_obo, gaf=go_gaf)
+    res = ora(_gene_list(genes), _gene_list(universe) if universe else None, go=go,
+              ontology=ontology)
+    cols = ["term", "name", "ontology", "n", "de", "p_value", "adj_p_value", "expected"]
+    write_table(res.table[cols], out)
+    typer.echo(f"{len(res.table)} terms; {res.n_selected} selected of {res.n_universe} "
+               f"universe genes; {int((res.table['adj_p_value'] < 0.05).sum())} with "
+               f"FDR < 0.05; {len(res.excluded)} ID(s) left out", err=True)
+
+
+@enrich_app.command("mhg")
+def enrichment_mhg(
+    ranked: Annotated[Path, typer.Option("--ranked", help="Ranked genes, best first: one "
+                                         "Entrez ID or symbol per line.")],
+    out: Annotated[Path, typer.Option("--out", help="One row per GO term.")],
+    x: Annotated[int, typer.Option("--x", help="XL-mHG X: minimum genes at a cutoff.")] = 1,
+    l_max: Annotated[int | None, typer.Option("--l", help="XL-mHG L: largest cutoff "
+                                              "(default: the list length).")] = None,
+    ontology: Annotated[str | None, typer.Option("--ontology", help="BP, MF or CC.")] = None,
+    max_size: Annotated[int | None, typer.Option("--max-size", help="Skip terms with more "
+                                                 "genes in the list.")] = None,
+    go_obo: Annotated[Path | None, typer.Option("--go-obo")] = None,
+    go_gaf: Annotated[Path | None, typer.Option("--go-gaf")] = None,
+) -> None:
+    """GOrilla: exact minimum-hypergeometric enrichment along a ranked list."""
+    from .enrichment.go import load_go
+    from .enrichment.ranked import mhg
+    from .tables import write_table
+
+    go = load_go(obo=go_obo, gaf=go_gaf)
+    res = mhg(_gene_list(ranked), go=go, ontology=ontology, X=x, L=l_max, max_size=max_size)
+    cols = ["term", "statistic", "cutoff", "p_value", "adj_p_value", "name", "ontology",
+            "n", "de", "enrichment"]
+    write_table(res.table[cols], out)
+    typer.echo(f"{len(res.table)} terms on {res.n_genes} ranked genes; "
+               f"{int((res.table['adj_p_value'] < 0.05).sum())} with FDR < 0.05", err=True)
+
 
 def _is_usage_error(exc: BaseException) -> bool:
     """True for click's ClickException family (typer vendors its own click)."""

@@ -190,6 +190,17 @@ def _check_output(kind: Any, output: Any, spec: Any) -> None:
         _require(isinstance(k, str) and (v is None or isinstance(v, (str, int, float, bool,
                                                                     np.integer, np.floating))),
                  f"overview value {k!r}: {v!r} is not a plain scalar")
+    # experiments run in worker processes: the output must survive pickling
+    import pickle
+
+    try:
+        back = pickle.loads(pickle.dumps(output))
+    except Exception as exc:  # noqa: BLE001 - any failure is the finding
+        raise AssertionError(f"the output cannot be pickled (experiments run in worker "
+                             f"processes): {type(exc).__name__}: {exc}") from None
+    _require(list(back.tables) == list(output.tables) and all(
+        back.tables[k].data.equals(output.tables[k].data) for k in output.tables),
+        "the output's tables change when pickled")
 
 
 def check_experiment_kind(kind: Any, *, directory: str | Path | None = None) -> None:

@@ -209,9 +209,10 @@ def test_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_demo_tables_deterministic(tmp_path: Path) -> None:
-    """The demo twice gives byte-identical tables and reports; one of the two runs is a
-    first run (fresh process, empty numba cache), which must not even import numba (it
-    would compile the kernels for a minute)."""
+    """The demo twice gives byte-identical tables and reports: once with its experiments
+    in worker processes (the default) and once one after the other in a first run (fresh
+    process, empty numba cache), which must not even import numba (it would compile the
+    kernels for a minute)."""
     import os
     import subprocess
     import sys
@@ -220,7 +221,7 @@ def test_demo_tables_deterministic(tmp_path: Path) -> None:
 
     a = run_demo(tmp_path / "a")
     code = ("import sys; from preclin.study.demo import run_demo; "
-            f"run_demo({str(tmp_path / 'b')!r}); print('numba' in sys.modules)")
+            f"run_demo({str(tmp_path / 'b')!r}, jobs=1); print('numba' in sys.modules)")
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "empty-numba-cache")}
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            env=env, check=True)

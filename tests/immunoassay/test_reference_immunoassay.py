@@ -14,8 +14,9 @@ import pytest
 from preclin.errors import InputError
 from preclin.immunoassay import LocaleWarning, fit_plate, inverse, logistic, read_xponent
 
-# HGF: flat optimum, our fit lands on another (documented as not reproduced);
-# MIG: flat optimum, parameters agree to 2e-4 relative only
+# HGF: a flat ridge (B, C → ∞ with the same curve); with the asymmetry bounded
+# (F ≥ F_MIN) the fit lands in xPONENT's valley: A, R² and every Result agree, B/C/D/F
+# are not determined. MIG: flat optimum, parameters agree to 2e-4 relative only
 NOT_4SF = {"HGF", "MIG"}
 
 
@@ -73,7 +74,7 @@ def test_all_analytes_four_significant_figures(plate: tuple) -> None:
 
 def test_whole_plate_results_and_flags(plate: tuple) -> None:
     _, exp, res = plate
-    t = res.table[res.table["analyte"] != "HGF"]
+    t = res.table
     num = pd.to_numeric(t["vendor_result"], errors="coerce")
     m = num.notna()
     np.testing.assert_allclose(t.loc[m, "concentration"], num[m], rtol=1e-5)
@@ -113,3 +114,16 @@ def test_broken_dilution_series_is_an_input_error(tmp_path: Path, reference_dir:
     with pytest.raises(InputError, match="breaks the dilution series"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         read_xponent(p)
+
+
+def test_hgf_lands_in_xponents_valley(plate: tuple) -> None:
+    _, exp, res = plate
+    p = res.params.set_index("analyte").loc["HGF"]
+    e = exp["all_analytes"]["HGF"]
+    assert p["A"] == pytest.approx(e["xponent_coefficients"]["A"], rel=1e-6)
+    assert p["r2"] == pytest.approx(e["xponent_r_squared"], abs=5e-9)
+    t = res.table[res.table["analyte"] == "HGF"]
+    num = pd.to_numeric(t["vendor_result"], errors="coerce")
+    m = num.notna()
+    assert m.sum() > 80
+    np.testing.assert_allclose(t.loc[m, "concentration"], num[m], rtol=1e-5)

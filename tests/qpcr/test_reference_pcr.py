@@ -153,6 +153,24 @@ def test_rest_pfaffl_ratio(qpcr_r: tuple[Path, dict]) -> None:
     assert lo < e["ratio"] < hi
 
 
+def test_rest_randomisation_interval(qpcr_r: tuple[Path, dict]) -> None:
+    from preclin.qpcr import rest_ratio
+
+    d, exp = qpcr_r
+    rest = pd.read_csv(d / "rest2008_ratioPar.csv")
+
+    def cq(gene: str, group: str) -> np.ndarray:
+        return rest.loc[(rest["gene"] == gene) & (rest["sample"] == group), "cp"].to_numpy()
+
+    r = rest_ratio(cq("goi1", "control"), cq("goi1", "treatment"), cq("ref1", "control"),
+                   cq("ref1", "treatment"), e_target=2.01, e_reference=1.97)
+    e = exp["rest2008_ratioPar.csv"]
+    assert r.ratio == pytest.approx(e["ratio_exact_arithmetic_here"], rel=1e-12)
+    # qpcR's interval, printed to 3 decimals: every distinct single-sample pair ratio
+    assert (round(r.lower, 3), round(r.upper, 3)) == tuple(e["ratio_ci95_permutation"])
+    assert r.n_pairs == 80 and r.n_distinct == 80
+
+
 def test_genorm_manual_reference_averaging(qpcr_r: tuple[Path, dict]) -> None:
     d, exp = qpcr_r
     gm = pd.read_csv(d / "genorm_manual_refmean.csv")

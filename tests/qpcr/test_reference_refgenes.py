@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from preclin.qpcr import genorm, normfinder
+from preclin.qpcr import genorm, normfinder, normfinder_stepwise
 
 ATOL = 5e-7
 
@@ -69,3 +69,39 @@ def test_genorm_ungrouped_rankings(nq: tuple[Path, dict]) -> None:
         want = exp["NormFinder"][name]["geNorm_ranking_ungrouped"]
         got = genorm(e).ranking["gene"].tolist()
         assert set(got[:2]) == set(want[:2]) and got[2:] == want[2:]
+
+
+@pytest.mark.parametrize(("name", "group"), [("Colon", "Classification"), ("Bladder", "Grade")])
+def test_normfinder_stepwise_ranking(nq: tuple[Path, dict], name: str, group: str) -> None:
+    d, exp = nq
+    e = pd.read_csv(d / f"{name}_exprs.csv", index_col=0).T
+    ph = pd.read_csv(d / f"{name}_pheno.csv").set_index("sample").loc[e.index]
+    nf = exp["NormFinder"][name]
+    key = next(k for k in nf if k.startswith("stepwise_ranking"))
+    res = normfinder_stepwise(e, ph[group].tolist(), n=len(nf[key]))
+    assert res["gene"].tolist() == nf[key]
+    first = normfinder(e, ph[group].tolist()).stability.iloc[0]
+    assert res["rho"].iloc[0] == pytest.approx(first["rho"], abs=1e-12)
+    if "stepwise_second_round_rho" in nf:  # the vignette's trace of step 2
+        assert res["rho"].iloc[1] == pytest.approx(
+            nf["stepwise_second_round_rho"][res["gene"].iloc[1]], abs=ATOL)
+
+
+def test_genorm_on_rdml_tools_file(qpcr_ref: Path) -> None:
+    from preclin.qpcr.rdml import read_rdml_quantities
+
+    d = qpcr_ref / "rdml_tools"
+    exp = json.loads((d / "expected.json").read_text())["genorm.rdml"]
+    q = read_rdml_quantities(d / "genorm.rdml")
+    assert len(q) == 90 and q["ncopy"].notna().all()
+    res = genorm(q.pivot(index="sample", columns="target", values="ncopy"))
+    first = res.steps[res.steps["n_genes"] == 9].set_index("gene")["M"]
+    for gene, m in exp["rdmlpython_3.0.1_genorm"]["M_values_all_9_genes"].items():
+        assert first[gene] == pytest.approx(m, abs=1e-6)
+    step = exp["independent_check_here"]["stepwise_geNorm"]
+    assert res.ranking["gene"].tolist()[2:] == step["ranking_best_first"][2:]
+    assert set(res.ranking["gene"].tolist()[:2]) == set(step["final_pair"])
+    assert res.mean_m["mean_M"].tolist() == pytest.approx(step["meanM_9_to_2"], abs=1e-6)
+    v = dict(zip(res.pairwise_v["label"], res.pairwise_v["V"], strict=True))
+    for label, val in step["V_stepwise"].items():
+        assert v[label] == pytest.approx(val, abs=1e-6)

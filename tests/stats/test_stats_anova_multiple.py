@@ -143,3 +143,13 @@ def test_repeated_measures_and_friedman(ref, ref_data) -> None:
     assert close(f.p_value, ref("friedman_ties", "p_value"))
     with pytest.raises(ValueError):
         repeated_measures_anova(d.value[:-1], d.subject[:-1], d.condition[:-1])
+
+
+def test_bh_adjustment_equals_r_p_adjust() -> None:
+    """R 4.2.2: p.adjust(c(0.01, 0.04, 0.03, 0.5, 0.001), "BH") = 0.025 0.05 0.05 0.5 0.005;
+    NaN is left out of the family."""
+    from preclin.stats.multiple import adjust_p
+
+    got = adjust_p(np.array([0.01, 0.04, np.nan, 0.03, 0.5, 0.001]), "bh")
+    np.testing.assert_allclose(got, [0.025, 0.05, np.nan, 0.05, 0.5, 0.005], rtol=1e-12)
+    np.testing.assert_array_equal(adjust_p([0.2, 0.01], "fdr"), adjust_p([0.2, 0.01], "bh"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -88,3 +90,20 @@ def test_bad_survival_input() -> None:
         logrank([1, 2], [1, 1], ["a", "a"])
     with pytest.raises(ValueError):
         hazard_ratio([1, 2, 3], [1, 1, 1], ["a", "b", "c"])
+
+
+def test_cox_hazard_ratio_without_finite_estimate_is_reported_not_raised() -> None:
+    """Monotone likelihood (one group without events, or event times that do not
+    overlap): the Cox estimate runs off to infinity; R's coxph warns. Reported as HR 0 (or
+    undefined) with no CI and no p, never an exception."""
+    from preclin.stats.survival import hazard_ratio
+
+    no_events_in_b = hazard_ratio([1, 2, 3, 4, 5, 6], [1, 1, 1, 0, 0, 0], list("aaabbb"))
+    assert no_events_in_b.hr == 0.0
+    assert math.isnan(no_events_in_b.lower) and math.isnan(no_events_in_b.p_value)
+    assert "no finite estimate" in no_events_in_b.method
+    nothing = hazard_ratio([1, 2, 3, 4], [0, 0, 0, 0], list("aabb"))
+    assert math.isnan(nothing.hr)
+    # an ordinary case still has a finite estimate with a CI around it
+    usual = hazard_ratio([1, 2, 3, 4, 5, 6, 7, 8], [1, 0, 1, 1, 1, 1, 0, 1], list("abababab"))
+    assert 0 < usual.lower < usual.hr < usual.upper

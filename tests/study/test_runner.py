@@ -147,3 +147,58 @@ def test_classify_names_and_errors() -> None:
     assert classify(_curves(), spec).tolist()[:2] == ["S", "R"]
     with pytest.raises(InputError, match="column 'ic50' is not in the curve table"):
         classify(_curves(), ClassifySpec(column="ic50", threshold=1))
+
+
+def _two_experiment_study(root: Path) -> Path:
+    """The factorial and co-culture kinds' bundled examples as one study file."""
+    import tomli_w
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    experiments = []
+    for kind in ("factorial", "coculture"):
+        example = get_kind(kind).example(root / kind)
+        for exp in tomllib.loads(example.read_text(encoding="utf-8"))["experiment"]:
+            exp["data"] = str((example.parent / exp["data"]).resolve())
+            experiments.append(exp)
+    study = root / "study.toml"
+    study.write_text(tomli_w.dumps({"study": {"title": "two kinds", "simulated": True},
+                                    "experiment": experiments}), encoding="utf-8")
+    return study
+
+
+def test_parallel_run_writes_what_a_sequential_run_writes(tmp_path: Path) -> None:
+    """Experiments in worker processes (jobs=2) give the same tables, report and
+    provenance records, in study order, as one after the other (jobs=1); progress lines
+    from the workers reach the caller."""
+    study = Study.load(_two_experiment_study(tmp_path))
+    seq_steps: list[str] = []
+    par_steps: list[str] = []
+    seq = study.run(tmp_path / "seq", jobs=1, progress=seq_steps.append)
+    par = study.run(tmp_path / "par", jobs=2, progress=par_steps.append)
+    assert [e.name for e in par.experiments] == [e.name for e in seq.experiments] == [
+        "aml_factorial", "aml_coculture"]
+    assert [p.name for p in par.tables] == [p.name for p in seq.tables]
+    for a, b in zip(seq.tables, par.tables, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    assert seq.report.read_text() == par.report.read_text()
+    prov = [json.loads((tmp_path / d / "provenance.json").read_text())["experiments"]
+            for d in ("seq", "par")]
+    assert prov[0] == prov[1]
+    assert sorted(par_steps) == sorted(seq_steps) and "writing report" in par_steps
+    pd.testing.assert_frame_equal(par["aml_coculture"].table("protection"),
+                                  seq["aml_coculture"].table("protection"))
+
+
+def test_an_error_in_a_worker_reaches_the_caller_as_one_line(tmp_path: Path) -> None:
+    study_file = _two_experiment_study(tmp_path)
+    data = tmp_path / "coculture" / "data" / "coculture_apoptosis.csv"
+    text = data.read_text(encoding="utf-8").splitlines()
+    bad = text[1].rsplit(",", 1)[0] + ",abc"  # a response that is not a number
+    data.write_text("\n".join([text[0], bad, *text[2:]]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        Study.load(study_file).run(tmp_path / "out", jobs=2)
+    assert "coculture_apoptosis.csv" in str(err.value) and "\n" not in str(err.value)

@@ -10,6 +10,9 @@ Everything here is generated from a seeded simulator (nothing is hand-typed data
   OncoImmunology 2018 study.
 * ``aml_flow`` — 18 FCS files of AML blasts (annexin-V/7-AAD, CXCR4) alone vs on stroma
   under AraC/Ida ± lenalidomide (:mod:`preclin.data.example_flow`).
+* ``tcell_suppression`` — CFSE T cells of 3 donors alone, on stroma and on stroma + IMiD
+  (plus unstimulated controls), and ``myeloma_cellcycle`` — BrdU/PI, control vs
+  lenalidomide (S ≈ 51 % vs 29 %) (:mod:`preclin.data.example_cellular`).
 
 Signal model (WST-8 / MTT absorbance): ``OD = blank + A · v/100 · (1 + ε₁) + ε₂`` where
 ``v`` is the LL.4 viability of the well's cell line and drug, ``A`` the cell line's
@@ -348,6 +351,24 @@ ed = [25, 50]
 
     write_flow_example(root / "flow", seed=seed)
     study += flow_experiment_toml("flow")
+    # CFSE T-cell suppression (3 donors: alone, on stroma, on stroma + IMiD) and BrdU/PI
+    # cell cycle (control vs lenalidomide): simulated FCS files, appended after the others
+    from .example_cellular import (
+        cellcycle_experiment_toml,
+        proliferation_experiment_toml,
+        write_cellcycle_example,
+        write_proliferation_example,
+    )
+
+    write_proliferation_example(root / "cfse", seed=seed, n_events=2500)
+    write_cellcycle_example(root / "cellcycle", seed=seed, n_events=3000)
+    study += proliferation_experiment_toml("cfse") + cellcycle_experiment_toml("cellcycle")
+    # expression arrays: 3 AML patients × lenalidomide vs DMSO (paired), 2,000 real genes
+    # with a planted migration/adhesion signature, DE + GO enrichment; appended last
+    from .simulate_expression import expression_experiment_toml, write_expression_example
+
+    write_expression_example(root / "data", seed=seed)
+    study += expression_experiment_toml()
     path = root / "study.toml"
     path.write_text(study, encoding="utf-8")
     return path

@@ -111,9 +111,11 @@ class GeneOntology:
         order = np.lexsort((full.row, full.col))
         return pd.DataFrame({
             "gene": pd.Categorical.from_codes(full.row[order].astype(np.int32),
-                                              categories=pd.Index(np.asarray(gnames))),
+                                              categories=pd.Index(np.asarray(gnames,
+                                                                             dtype=object))),
             "term": pd.Categorical.from_codes(full.col[order].astype(np.int32),
-                                              categories=pd.Index(term_ids)),
+                                              categories=pd.Index(np.asarray(term_ids,
+                                                                             dtype=object))),
         })
 
     def symbol_map(self) -> dict[str, str]:

@@ -71,18 +71,7 @@ def natural_spline_basis(x: NDArray[np.float64], df: int) -> NDArray[np.float64]
 
 def bh_adjust(p: ArrayLike) -> NDArray[np.float64]:
     """Benjamini–Hochberg adjusted p values (R ``p.adjust(p, "BH")``); NaN stays NaN and does
-    not count in the number of tests."""
-    pa = np.asarray(p, dtype=float)
-    out = np.full(pa.shape, np.nan)
-    ok = ~np.isnan(pa)
-    q = pa[ok]
-    n = q.size
-    if n == 0:
-        return out
-    order = np.argsort(-q, kind="stable")
-    ranks = np.arange(n, 0, -1, dtype=float)
-    adj = np.minimum.accumulate(n / ranks * q[order])
-    res = np.empty(n)
-    res[order] = np.minimum(adj, 1.0)
-    out[ok] = res
-    return out
+    not count in the number of tests (:func:`preclin.stats.adjust_p` with ``"bh"``)."""
+    from ..stats.multiple import adjust_p
+
+    return np.asarray(adjust_p(np.asarray(p, dtype=float), "bh"), dtype=np.float64)

@@ -75,7 +75,8 @@ class LinearFit:
         if isinstance(coef, (int, np.integer)):
             return int(coef)
         if coef not in self.coef_names:
-            raise InputError(f"coefficient '{coef}' is not in the fit ({', '.join(self.coef_names)})")
+            names = ", ".join(self.coef_names)
+            raise InputError(f"coefficient '{coef}' is not in the fit ({names})")
         return self.coef_names.index(coef)
 
 
@@ -334,7 +335,7 @@ def _moderate(fit: LinearFit, trend: bool) -> tuple[float, NDArray[np.float64],
 
 def ebayes(fit: LinearFit, *, proportion: float = 0.01,
            stdev_coef_lim: tuple[float, float] = (0.1, 4.0),
-           trend: bool = False) -> ModeratedFit:
+           trend: bool = False, coefs: Sequence[str | int] | None = None) -> ModeratedFit:
     """Moderated t statistics, p values and B statistics (limma's ``eBayes``).
 
     Parameters
@@ -348,6 +349,9 @@ def ebayes(fit: LinearFit, *, proportion: float = 0.01,
         residual standard deviation (for B).
     trend
         Let the prior variance depend on mean expression (limma-trend).
+    coefs
+        Compute p values and B only for these coefficients (faster; the others are NaN).
+        Default: all, as limma.
 
     Returns
     -------
@@ -359,10 +363,15 @@ def ebayes(fit: LinearFit, *, proportion: float = 0.01,
         raise InputError(f"proportion must be between 0 and 1, got {proportion}")
     d0, s20, s2post, df_total = _moderate(fit, trend)
     tstat = fit.coefficients / fit.stdev_unscaled / np.sqrt(s2post)[:, None]
-    p = 2 * stdtr(df_total[:, None], -np.abs(tstat))
+    cols = _columns(fit, coefs)
+    p = np.full(tstat.shape, np.nan)
+    p[:, cols] = 2 * stdtr(df_total[:, None], -np.abs(tstat[:, cols]))
     lim = np.asarray(stdev_coef_lim, dtype=float) ** 2 / float(np.nanmedian(s20))
-    var_prior = _tmixture_matrix(tstat, fit.stdev_unscaled, df_total, proportion, lim)
+    var_prior = np.full(tstat.shape[1], np.nan)
+    var_prior[cols] = _tmixture_matrix(tstat[:, cols], fit.stdev_unscaled[:, cols], df_total,
+                                       proportion, lim)
     nan_vp = np.isnan(var_prior)
+    nan_vp[[j for j in range(len(nan_vp)) if j not in cols]] = False
     if nan_vp.any():
         var_prior[nan_vp] = 1.0 / float(np.nanmedian(s20))
     v1 = fit.stdev_unscaled**2
@@ -374,9 +383,16 @@ def ebayes(fit: LinearFit, *, proportion: float = 0.01,
         dft = df_total[:, None]
         kernel = (1 + dft) / 2 * np.log((t2 + dft) / (t2 / r + dft))
     lods = np.log(proportion / (1 - proportion)) - np.log(r) / 2 + kernel
+    lods[:, [j for j in range(lods.shape[1]) if j not in cols]] = np.nan
     return ModeratedFit(fit=fit, df_prior=d0, s2_prior=s20, s2_post=s2post, df_total=df_total,
                         t=tstat, p_value=p, lods=lods, var_prior=var_prior, trend=trend,
                         treat_lfc=None, proportion=proportion)
+
+
+def _columns(fit: LinearFit, coefs: Sequence[str | int] | None) -> list[int]:
+    if coefs is None:
+        return list(range(len(fit.coef_names)))
+    return sorted({fit.coef_index(c) for c in coefs})
 
 
 def _tmixture_matrix(tstat: NDArray[np.float64], stdev_unscaled: NDArray[np.float64],

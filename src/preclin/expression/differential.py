@@ -149,7 +149,7 @@ def differential_expression(matrix: pd.DataFrame, samples: pd.DataFrame, *, desi
             raise InputError(f"block column '{block}' is not in the sample table")
         blk = samples[block].astype(str).tolist()
     fit = lm_fit(matrix[ids], dsg, block=blk, correlation=correlation)
-    mod = (ebayes(fit, trend=trend) if treat_lfc is None
+    mod = (ebayes(fit, trend=trend, coefs=[j]) if treat_lfc is None
            else treat(fit, lfc=treat_lfc, trend=trend))
     table = top_table(mod, j, extra=True)
     bad = table["p_value"].isna()

@@ -92,8 +92,9 @@ def detect_scale(values: pd.DataFrame | np.ndarray) -> tuple[str, str]:
     if q[5] - q[0] > 50 and q[1] > 0:
         return "linear", (f"range {q[5] - q[0]:.3g} > 50 with positive lower quartile "
                           f"({desc}; GEO2R's rule)")
-    return "log2", f"99th percentile {q[4]:.3g} ≤ 100 and range {q[5] - q[0]:.3g} ≤ 50 " \
-                   f"or values ≤ 0 in the lower quartile ({desc}; GEO2R's rule)"
+    why = (f"range {q[5] - q[0]:.3g} ≤ 50" if q[5] - q[0] <= 50
+           else f"lower quartile {q[1]:.3g} ≤ 0")
+    return "log2", f"99th percentile {q[4]:.3g} ≤ 100 and {why} ({desc}; GEO2R's rule)"
 
 
 def to_log2(values: pd.DataFrame) -> pd.DataFrame:

@@ -14,15 +14,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ..errors import InputError
 
-__all__ = ["CurveFit", "logistic", "inverse", "fit_curve", "WEIGHTS", "MODELS"]
+__all__ = ["CurveFit", "logistic", "inverse", "fit_curve", "WEIGHTS", "MODELS", "F_MIN"]
 
 WEIGHTS = ("none", "1/y", "1/y2")
+#: lower bound of the 5PL asymmetry F: below it the curve degenerates into a power-law
+#: run-off whose parameters are not determined (drLumi HGF: unbounded F → 0.016, cost
+#: 0.757; xPONENT's fit, and every fit with F ≥ F_MIN, lies in the F ≥ 0.05 valley)
+F_MIN = 0.05
 MODELS = ("4pl", "5pl")
 
 
@@ -123,6 +128,36 @@ def _weights(y: np.ndarray, weights: str) -> np.ndarray:
     return np.where(ay > 0, 1.0 / np.where(ay > 0, ay, 1.0) ** 2, 1.0)
 
 
+def _bounded_asymmetry(resid: Any, starts: list[np.ndarray], costs: list[float],
+                       fallback: Any) -> Any:
+    """Refit with the asymmetry bounded, ``F ≥ F_MIN`` (trust-region reflective)."""
+    from scipy.optimize import least_squares
+
+    lo = math.log(F_MIN)
+    n = len(resid(starts[0]))
+
+    def safe(p: np.ndarray) -> np.ndarray:
+        try:
+            return np.asarray(resid(p))
+        except OverflowError:  # a trial step with |D| or F beyond float range
+            return np.full(n, 1e150)
+
+    lower = np.array([-np.inf, -np.inf, -np.inf, -np.inf, lo])
+    upper = np.full(5, np.inf)
+    best = None
+    for k in np.argsort(costs, kind="stable")[:6]:
+        p0 = starts[int(k)].copy()
+        p0[4] = max(p0[4], lo + 1e-9)
+        try:
+            r = least_squares(safe, p0, method="trf", bounds=(lower, upper), xtol=1e-15,
+                              ftol=1e-15, gtol=1e-15, max_nfev=20000)
+        except (ValueError, FloatingPointError):
+            continue
+        if best is None or r.cost < best.cost:
+            best = r
+    return best if best is not None else fallback
+
+
 def fit_curve(x: ArrayLike, y: ArrayLike, *, model: str = "5pl",
               weights: str = "1/y2") -> CurveFit:
     """Fit a 4PL/5PL curve to standards (concentration ``x`` > 0, response ``y``).
@@ -186,6 +221,8 @@ def fit_curve(x: ArrayLike, y: ArrayLike, *, model: str = "5pl",
             best = r
     if best is None:
         raise InputError("the standard curve could not be fitted")
+    if npar == 5 and math.exp(best.x[4]) < F_MIN:
+        best = _bounded_asymmetry(resid, starts, costs, best)
     a, b, lc, d, f = unpack(best.x)
     c = math.exp(lc)
     pred = logistic(xx, a, b, c, d, f)

@@ -4,14 +4,16 @@ Modules: :mod:`~preclin.qpcr.io` (the well table and the plain long reader, disp
 content), :mod:`~preclin.qpcr.rdml`, :mod:`~preclin.qpcr.quantstudio`,
 :mod:`~preclin.qpcr.cfx` (vendor readers), :mod:`~preclin.qpcr.stdcurve` (standard curves,
 efficiency, absolute quantities), :mod:`~preclin.qpcr.relquant` (ΔΔCq, Pfaffl, qbase+-style
-NRQ with error propagation), :mod:`~preclin.qpcr.refgenes` (geNorm, NormFinder).
+NRQ with error propagation), :mod:`~preclin.qpcr.refgenes` (geNorm, NormFinder),
+:mod:`~preclin.qpcr.rest` (REST ratio with qpcR's randomisation interval),
+:mod:`~preclin.qpcr.plot` (standard-curve and RQ figures).
 Definitions and references: ``docs/methods/qpcr.md``.
 """
 
 from __future__ import annotations
 
 from .io import WELL_COLUMNS, parse_cq, read_long, read_qpcr
-from .refgenes import genorm, normfinder
+from .refgenes import genorm, normfinder, normfinder_stepwise
 from .relquant import (
     RESULT_COLUMNS,
     RelQuantResult,
@@ -21,6 +23,7 @@ from .relquant import (
     replicate_summary,
     resolve_efficiencies,
 )
+from .rest import RestRatio, rest_ratio
 from .stdcurve import CURVE_COLUMNS, efficiency_check, quantify, standard_curve
 
 __all__ = [
@@ -41,4 +44,7 @@ __all__ = [
     "relative_standard_curve",
     "genorm",
     "normfinder",
+    "normfinder_stepwise",
+    "rest_ratio",
+    "RestRatio",
 ]

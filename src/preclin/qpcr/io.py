@@ -12,7 +12,9 @@ Formats (recognised by content, whatever the extension):
 * RDML 1.0–1.4 (:mod:`preclin.qpcr.rdml`): zipped or plain XML;
 * QuantStudio / Design & Analysis exports, ``.xlsx`` and ``.txt``
   (:mod:`preclin.qpcr.quantstudio`);
-* Bio-Rad CFX Manager "Quantification Cq Results" CSV (:mod:`preclin.qpcr.cfx`).
+* Bio-Rad CFX Manager "Quantification Cq Results" CSV (:mod:`preclin.qpcr.cfx`);
+* Applied Biosystems EDS archives: plate setup and raw traces, no Cq unless analysed
+  (:mod:`preclin.qpcr.eds`).
 """
 
 from __future__ import annotations
@@ -253,7 +255,8 @@ def _number(value: object, what: str) -> float:
 
 # ------------------------------------------------------------------------ dispatch
 def detect_format(path: str | Path) -> str:
-    """Name of the reader for ``path``: ``rdml``, ``quantstudio``, ``cfx`` or ``long``."""
+    """Name of the reader for ``path``: ``rdml``, ``eds``, ``quantstudio``, ``cfx`` or
+    ``long``."""
     p = Path(path)
     if not p.exists():
         raise InputError("file not found", file=p)
@@ -269,7 +272,9 @@ def detect_format(path: str | Path) -> str:
             from .quantstudio import is_quantstudio_xlsx
 
             return "quantstudio" if is_quantstudio_xlsx(p) else "long"
-        return "rdml"
+        from .eds import is_eds
+
+        return "eds" if is_eds(p) else "rdml"
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff").lstrip()
     if text.startswith("<") and ("rdml" in text[:2000].lower()):
         return "rdml"
@@ -292,7 +297,7 @@ def read_qpcr(path: str | Path, *, format: str = "auto",
     path
         The file.
     format
-        ``auto`` (by content), ``rdml``, ``quantstudio``, ``cfx`` or ``long``.
+        ``auto`` (by content), ``rdml``, ``eds``, ``quantstudio``, ``cfx`` or ``long``.
     max_cq
         Plain tables only: Cq at or above this counts as undetermined.
 
@@ -307,6 +312,10 @@ def read_qpcr(path: str | Path, *, format: str = "auto",
         from .rdml import read_rdml
 
         return read_rdml(p)
+    if fmt == "eds":
+        from .eds import read_eds
+
+        return read_eds(p)
     if fmt == "quantstudio":
         from .quantstudio import read_quantstudio
 
@@ -317,5 +326,5 @@ def read_qpcr(path: str | Path, *, format: str = "auto",
         return read_cfx(p)
     if fmt == "long":
         return read_long(p, max_cq=max_cq)
-    raise InputError(f"unknown qPCR format {format!r}; use auto, rdml, quantstudio, cfx or "
-                     f"long", file=p)
+    raise InputError(f"unknown qPCR format {format!r}; use auto, rdml, eds, quantstudio, cfx "
+                     f"or long", file=p)

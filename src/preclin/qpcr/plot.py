@@ -23,13 +23,33 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 
 from ..report.style import PALETTE, prism_style
 
-__all__ = ["plot_standard_curves", "plot_relative_quantities", "plain_log_label"]
+__all__ = ["plot_standard_curves", "plot_relative_quantities", "plain_log_label",
+           "fixed_margins"]
 
 
 def plain_log_label(value: float, _pos: object = None) -> str:
-    """Tick label of a log axis as a plain number (``0.01``, ``1``, ``1000``, ``1e+05``):
-    cheaper to draw than mathtext powers and easier to read."""
+    """Tick label of a log axis: a plain number (``0.01``, ``1``, ``1000``), powers beyond
+    that as ``10⁴``/``10⁻³`` in Unicode (cheaper to draw than mathtext)."""
+    if value > 0:
+        k = round(math.log10(value))
+        if (k >= 4 or k <= -3) and abs(value / 10.0**k - 1) < 1e-9:
+            sup = str(k).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+            return f"10{sup}"
     return f"{value:g}"
+
+
+def fixed_margins(width: float, height: float, nrow: int, ncol: int, *, left: float = 0.8,
+                  right: float = 0.2, top: float = 0.4, bottom: float = 0.65,
+                  wgap: float = 0.85, hgap: float = 0.85) -> dict[str, float]:
+    """``subplots_adjust`` arguments for margins and gaps given in inches.
+
+    A fixed layout costs nothing to compute, where matplotlib's constrained layout measures
+    every tick label of every panel (most of the drawing time of a many-panel figure).
+    """
+    cell_w = (width - left - right - wgap * (ncol - 1)) / ncol
+    cell_h = (height - top - bottom - hgap * (nrow - 1)) / nrow
+    return {"left": left / width, "right": 1 - right / width, "bottom": bottom / height,
+            "top": 1 - top / height, "wspace": wgap / cell_w, "hspace": hgap / cell_h}
 
 
 def _grid(n: int, ncols: int) -> tuple[int, int]:
@@ -56,8 +76,10 @@ def plot_standard_curves(wells: pd.DataFrame, curves: pd.DataFrame, *,
     targets = list(ok["target"])
     nrow, ncol = _grid(max(len(targets), 1), ncols)
     with prism_style():
-        fig = Figure(figsize=(3.0 * ncol, 2.7 * nrow), layout="constrained")
+        size = (3.0 * ncol, 2.7 * nrow)
+        fig = Figure(figsize=size)
         axes = fig.subplots(nrow, ncol, squeeze=False)
+        fig.subplots_adjust(**fixed_margins(*size, nrow, ncol, bottom=0.6))
         for i, ax in enumerate(axes.flat):
             if i >= len(targets):
                 ax.set_visible(False)
@@ -80,14 +102,7 @@ def plot_standard_curves(wells: pd.DataFrame, curves: pd.DataFrame, *,
             ax.text(0.97, 0.95, f"slope {c['slope']:.3f}\nR² {c['r2']:.4f}\n"
                     f"E {c['efficiency']:.3f} ({c['efficiency_percent']:.1f} %)",
                     transform=ax.transAxes, ha="right", va="top", fontsize=8)
-        _freeze(fig)
     return fig
-
-
-def _freeze(fig: Figure) -> None:
-    """Run the constrained layout once and keep it (saving SVG and PNG re-uses it)."""
-    fig.draw_without_rendering()
-    fig.set_layout_engine("none")
 
 
 def plot_relative_quantities(table: pd.DataFrame, *, targets: Sequence[str] | None = None,
@@ -110,8 +125,12 @@ def plot_relative_quantities(table: pd.DataFrame, *, targets: Sequence[str] | No
     nrow, ncol = _grid(max(len(names), 1), ncols)
     width = max(4.0, 0.28 * t[label].nunique() + 1.5)
     with prism_style():
-        fig = Figure(figsize=(width * ncol, 2.6 * nrow), layout="constrained")
+        longest = max((len(str(x)) for x in t[label]), default=4)
+        below = 0.3 + 0.055 * longest  # rotated sample names
+        size = (width * ncol, nrow * (1.9 + below + 0.35) + 0.05)
+        fig = Figure(figsize=size)
         axes = fig.subplots(nrow, ncol, squeeze=False)
+        fig.subplots_adjust(**fixed_margins(*size, nrow, ncol, bottom=below, hgap=below + 0.35))
         for i, ax in enumerate(axes.flat):
             if i >= len(names):
                 ax.set_visible(False)
@@ -134,5 +153,4 @@ def plot_relative_quantities(table: pd.DataFrame, *, targets: Sequence[str] | No
             kind = str(g["error_kind"].iloc[0]) if "error_kind" in g and len(g) else ""
             ax.set_ylabel(f"RQ ({kind})" if kind else "RQ")
             ax.set_title(str(names[i]), loc="left")
-        _freeze(fig)
     return fig

@@ -24,7 +24,8 @@ import pandas as pd
 from ..errors import InputError
 from .io import finish_wells, parse_cq
 
-__all__ = ["read_rdml", "read_rdml_bytes", "MAX_MEMBERS", "MAX_UNCOMPRESSED"]
+__all__ = ["read_rdml", "read_rdml_bytes", "read_rdml_quantities", "read_rdml_curves",
+           "MAX_MEMBERS", "MAX_UNCOMPRESSED"]
 
 #: at most this many members in an RDML archive
 MAX_MEMBERS = 1000
@@ -135,6 +136,101 @@ def _efficiency(text: str | None) -> float:
     if v <= 1:  # fraction
         return 1 + v
     return v
+
+
+def _rdml_bytes(p: Path) -> bytes:
+    if not p.exists():
+        raise InputError("file not found", file=p)
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror})", file=p) from None
+    if head.startswith(b"PK"):
+        return _xml_from_zip(p)
+    if p.stat().st_size > MAX_UNCOMPRESSED:
+        raise InputError("RDML file too large", file=p)
+    return p.read_bytes()
+
+
+def _root(p: Path) -> Any:
+    import defusedxml.ElementTree as DET
+    from defusedxml import DefusedXmlException
+
+    try:
+        root = DET.fromstring(_rdml_bytes(p))
+    except DefusedXmlException as exc:
+        raise InputError(f"RDML XML refused: {type(exc).__name__}", file=p) from None
+    except InputError:
+        raise
+    except Exception as exc:  # ParseError and friends
+        raise InputError(f"RDML XML cannot be parsed ({' '.join(str(exc).split())})",
+                         file=p) from None
+    if _local(root.tag) != "rdml":
+        raise InputError(f"not an RDML document (root element <{_local(root.tag)}>)", file=p)
+    return root
+
+
+def read_rdml_curves(path: str | Path) -> pd.DataFrame:
+    """Raw amplification curves of an RDML file (``<adp>``: cycle, fluorescence).
+
+    Returns ``run``, ``well`` (react id), ``sample``, ``target``, ``cycle``, ``fluor``: one
+    row per react × target × cycle, in document order (empty when the file has none).
+    """
+    p = Path(path)
+    root = _root(p)
+    rows = []
+    for exp in _children(root, "experiment"):
+        for run in _children(exp, "run"):
+            rname = f"{exp.get('id', '')}/{run.get('id', '')}"
+            for react in _children(run, "react"):
+                smp = _child(react, "sample")
+                for d in _children(react, "data"):
+                    tar = _child(d, "tar")
+                    for adp in _children(d, "adp"):
+                        try:
+                            cyc = float(_text(adp, "cyc") or "nan")
+                            fl = float(_text(adp, "fluor") or "nan")
+                        except ValueError:
+                            raise InputError("an <adp> cycle or fluorescence is not a number",
+                                             file=p, location=f"react {react.get('id', '')}"
+                                             ) from None
+                        rows.append({"run": rname, "well": react.get("id", ""),
+                                     "sample": smp.get("id", "") if smp is not None else "",
+                                     "target": tar.get("id", "") if tar is not None else "",
+                                     "cycle": cyc, "fluor": fl})
+    return pd.DataFrame(rows, columns=["run", "well", "sample", "target", "cycle", "fluor"])
+
+
+def read_rdml_quantities(path: str | Path) -> pd.DataFrame:
+    """The quantities an RDML file stores per react × target (``<N0>``, ``<Ncopy>``).
+
+    Written by LinRegPCR / rdml-tools instead of (or beside) a Cq. Returns ``run``,
+    ``well`` (react id), ``sample``, ``target``, ``n0``, ``ncopy`` (NaN when absent), one
+    row per react × target in document order.
+    """
+    p = Path(path)
+    root = _root(p)
+
+    def num(el: Any, name: str) -> float:
+        try:
+            return float(_text(el, name) or "nan")
+        except ValueError:
+            return math.nan
+
+    rows = []
+    for exp in _children(root, "experiment"):
+        for run in _children(exp, "run"):
+            for react in _children(run, "react"):
+                smp = _child(react, "sample")
+                for d in _children(react, "data"):
+                    tar = _child(d, "tar")
+                    rows.append({"run": f"{exp.get('id', '')}/{run.get('id', '')}",
+                                 "well": react.get("id", ""),
+                                 "sample": smp.get("id", "") if smp is not None else "",
+                                 "target": tar.get("id", "") if tar is not None else "",
+                                 "n0": num(d, "N0"), "ncopy": num(d, "Ncopy")})
+    return pd.DataFrame(rows, columns=["run", "well", "sample", "target", "n0", "ncopy"])
 
 
 def read_rdml_bytes(data: bytes, *, file: str | Path | None = None) -> pd.DataFrame:

@@ -18,7 +18,8 @@ import pandas as pd
 
 from ..errors import InputError
 
-__all__ = ["GenormResult", "NormFinderResult", "genorm", "genorm_m", "normfinder"]
+__all__ = ["GenormResult", "NormFinderResult", "genorm", "genorm_m", "normfinder",
+           "normfinder_stepwise"]
 
 
 def _log2(data: pd.DataFrame, scale: str, efficiency: float) -> pd.DataFrame:
@@ -226,3 +227,69 @@ def normfinder(data: pd.DataFrame, groups: Sequence[object] | None = None, *,
                     best, pair = r, (genes[i], genes[j])
         pair_rho = best
     return NormFinderResult(stability=table, best_pair=pair, best_pair_rho=pair_rho)
+
+
+def normfinder_stepwise(data: pd.DataFrame, groups: Sequence[object], *,
+                        n: int | None = None, scale: str = "linear",
+                        efficiency: float = 2.0) -> pd.DataFrame:
+    """Stepwise NormFinder selection of a set of reference genes (NormqPCR ``selectHKs``).
+
+    Step 1 takes the gene with the lowest ρ; step ``i`` adds the gene ``j`` that minimises
+    the ρ of the set ``S ∪ {j}`` (``|S| + 1 = i``), computed from the shrunk intergroup
+    differences ``d̂`` and variances ``v̂`` of the full ``k``-gene model as NormqPCR does::
+
+        ρ(S ∪ {j}) = mean_g( |mean_{a∈S∪j} d̂_ag| · √(k/(k − i)) + √(mean_{a∈S∪j} v̂_ag / i) )
+
+    (intragroup variances below 0 are set to 0 first, as ``stabMeasureRho``).
+
+    Parameters
+    ----------
+    data
+        Samples × genes (see module docstring).
+    groups
+        Group of each sample (at least two groups).
+    n
+        Genes to select (default and maximum: ``k − 1``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per step: ``step``, ``gene`` (the gene added), ``rho`` (ρ of the set of
+        the genes selected so far).
+    """
+    lg = _log2(data, scale, efficiency)
+    genes = [str(c) for c in lg.columns]
+    k = len(genes)
+    if k < 3:
+        raise InputError("NormFinder needs at least three candidate genes")
+    grp = np.asarray(list(groups), dtype=object)
+    if grp.size != len(lg):
+        raise InputError(f"groups has {grp.size} labels for {len(lg)} samples")
+    d, s2, ng, _ = _nf_components(lg.to_numpy(), grp)
+    if d.shape[1] < 2:
+        raise InputError("stepwise NormFinder needs at least two groups")
+    n = k - 1 if n is None else int(n)
+    if not 1 <= n <= k - 1:
+        raise InputError(f"n must be between 1 and {k - 1} (the number of genes − 1)")
+    v = np.maximum(s2, 0.0) / ng
+    gamma = max(float((d**2).sum() / ((d.shape[1] - 1) * (k - 1)) - v.mean()), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dnew = np.where(gamma + v > 0, d * gamma / (gamma + v), 0.0)
+        var = v + np.where(gamma + v > 0, gamma * v / (gamma + v), 0.0)
+    rho1 = (np.abs(dnew) + np.sqrt(var)).mean(axis=1)
+    chosen = [int(np.argmin(rho1))]
+    rows = [{"step": 1, "gene": genes[chosen[0]], "rho": float(rho1[chosen[0]])}]
+    for i in range(2, n + 1):
+        best_j, best = -1, math.inf
+        for j in range(k):
+            if j in chosen:
+                continue
+            s = [*chosen, j]
+            a2 = dnew[s].mean(axis=0) * math.sqrt(k / (k - i))
+            b2 = var[s].mean(axis=0) / i
+            r = float((np.abs(a2) + np.sqrt(b2)).mean())
+            if r < best:
+                best_j, best = j, r
+        chosen.append(best_j)
+        rows.append({"step": i, "gene": genes[best_j], "rho": best})
+    return pd.DataFrame(rows, columns=["step", "gene", "rho"])

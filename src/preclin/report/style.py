@@ -230,8 +230,17 @@ def save_figure(
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for fmt in formats:
-        path = stem.with_name(f"{stem.name}.{fmt.lower()}")
-        path.write_bytes(render_figure(fig, fmt, dpi=dpi))
-        written.append(path)
+    # the layout engine (constrained layout: most of the time spent saving) runs for the
+    # first format only; the later ones reuse the positions it found
+    engine = fig.get_layout_engine() if hasattr(fig, "get_layout_engine") else None
+    try:
+        for i, fmt in enumerate(formats):
+            path = stem.with_name(f"{stem.name}.{fmt.lower()}")
+            path.write_bytes(render_figure(fig, fmt, dpi=dpi))
+            written.append(path)
+            if i == 0 and engine is not None:
+                fig.set_layout_engine("none")
+    finally:
+        if engine is not None:
+            fig.set_layout_engine(engine)
     return written

@@ -24,7 +24,7 @@ from scipy import stats as st
 __all__ = ["adjust_p", "posthoc", "dunn", "dunnett_p", "ADJUST_METHODS", "POSTHOC_METHODS",
            "POSTHOC_COLUMNS"]
 
-ADJUST_METHODS = ("sidak", "holm-sidak", "bonferroni", "holm", "none")
+ADJUST_METHODS = ("sidak", "holm-sidak", "bonferroni", "holm", "bh", "none")
 POSTHOC_METHODS = ("tukey", "dunnett", "sidak", "holm-sidak", "bonferroni", "fisher")
 
 POSTHOC_COLUMNS = {
@@ -49,8 +49,12 @@ def adjust_p(p: ArrayLike, method: str = "holm-sidak") -> np.ndarray:
     """Multiplicity-adjusted p values for one family (NaNs are left out of the family).
 
     ``sidak``: 1 − (1 − p)^K; ``bonferroni``: min(1, K p); ``holm``: R ``p.adjust``;
-    ``holm-sidak``: step-down 1 − (1 − p₍ᵢ₎)^(K − i + 1), made monotone (Prism); ``none``.
+    ``holm-sidak``: step-down 1 − (1 − p₍ᵢ₎)^(K − i + 1), made monotone (Prism);
+    ``bh``: Benjamini–Hochberg false discovery rate, min over j ≥ i of K p₍ⱼ₎/j (R
+    ``p.adjust(p, "BH")``; ``fdr`` is an alias); ``none``.
     """
+    if method == "fdr":
+        method = "bh"
     pv = np.asarray(p, dtype=float)
     out = np.full(pv.shape, np.nan)
     ok = ~np.isnan(pv)
@@ -63,6 +67,11 @@ def adjust_p(p: ArrayLike, method: str = "holm-sidak") -> np.ndarray:
         adj = 1 - (1 - q) ** k
     elif method == "bonferroni":
         adj = np.minimum(1.0, k * q)
+    elif method == "bh":
+        order = np.argsort(-q, kind="stable")  # largest p first
+        step = np.minimum.accumulate(k / np.arange(k, 0, -1, dtype=float) * q[order])
+        adj = np.empty(k)
+        adj[order] = np.minimum(step, 1.0)
     elif method in ("holm", "holm-sidak"):
         order = np.argsort(q, kind="stable")
         m = k - np.arange(k)

@@ -262,6 +262,10 @@ class HazardRatio:
     method: str
 
 
+#: |log hazard ratio| beyond which the Cox estimate is taken as infinite (HR e^±30)
+_MAX_LOG_HR = 30.0
+
+
 def _cox_efron(t: np.ndarray, e: np.ndarray, x: np.ndarray,
                s: np.ndarray) -> tuple[float, float, float]:
     """Newton–Raphson for one covariate, Efron ties, strata: (beta, information, loglik)."""
@@ -295,8 +299,14 @@ def _cox_efron(t: np.ndarray, e: np.ndarray, x: np.ndarray,
     beta = 0.0
     ll, g, info = parts(beta)
     for _ in range(100):
+        if not info > 0:  # no information (e.g. no events at all): no estimate
+            return math.nan, info, ll
         step = g / info
         new = beta + step
+        if abs(new) > _MAX_LOG_HR:
+            # monotone likelihood (one group has no events, or the groups' event times do
+            # not overlap): the estimate runs off to ±infinity, as R's coxph warns
+            return math.copysign(math.inf, new), info, ll
         ll_new, g_new, info_new = parts(new)
         while ll_new < ll - 1e-12 and abs(step) > 1e-12:  # step halving
             step /= 2
@@ -331,6 +341,12 @@ def hazard_ratio(time: ArrayLike, event: ArrayLike, group: ArrayLike,
     s = np.zeros(len(t), dtype=object) if strata is None else np.asarray(strata, dtype=object)
     if method == "cox":
         beta, info, _ = _cox_efron(t, e, x, s)
+        if not math.isfinite(beta):
+            # no finite estimate: HR 0 or infinity (or undefined), no Wald CI or p
+            hr = math.nan if math.isnan(beta) else math.exp(beta) if beta < 0 else math.inf
+            return HazardRatio(ref, other, hr, math.nan, math.nan, math.nan,
+                               "cox (Efron ties): no finite estimate (monotone likelihood: "
+                               "one group has no events, or the groups do not overlap)")
         se = 1.0 / math.sqrt(info)
         p = float(2 * st.norm.sf(abs(beta / se)))
         return HazardRatio(ref, other, math.exp(beta), math.exp(beta - z * se),

@@ -56,9 +56,13 @@ class Study:
         p = Path(path)
         return cls(spec=load_study_file(p), path=p)
 
-    def run(self, out: str | Path, *, progress: bool | Callable[[str], None] = False
-            ) -> RunResult:
-        """Run every experiment and write results, provenance and ``report.html`` to ``out``."""
+    def run(self, out: str | Path, *, progress: bool | Callable[[str], None] = False,
+            jobs: int | None = None) -> RunResult:
+        """Run every experiment and write results, provenance and ``report.html`` to ``out``.
+
+        ``jobs`` experiments run at once in worker processes (default: one per core, at
+        most 4, on Linux; 1 runs them in turn); the files written do not depend on it.
+        """
         cb: Callable[[str], None] | None
         if progress is True:
             from rich.console import Console
@@ -71,4 +75,5 @@ class Study:
             cb = progress
         else:
             cb = None
-        return run_study(self.spec, self.path.parent, Path(out), cb, study_path=self.path)
+        return run_study(self.spec, self.path.parent, Path(out), cb, study_path=self.path,
+                         jobs=jobs)

@@ -12,11 +12,12 @@ __all__ = ["run_demo"]
 
 
 def run_demo(out: str | Path, *, seed: int = 2018,
-             progress: bool | Callable[[str], None] = False) -> RunResult:
+             progress: bool | Callable[[str], None] = False,
+             jobs: int | None = None) -> RunResult:
     """Write the example study to ``out/study`` and run it into ``out``.
 
-    The report is ``out/report.html``.
+    The report is ``out/report.html``; ``jobs`` as in :meth:`Study.run`.
     """
     root = Path(out)
     study_file = write_example_study(root / "study", seed=seed)
-    return Study.load(study_file).run(root, progress=progress)
+    return Study.load(study_file).run(root, progress=progress, jobs=jobs)

@@ -14,6 +14,8 @@ Outputs in the run folder:
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,10 @@ from .kinds import KindOutput, RunContext, get_kind
 from .model import StudyFile
 from .provenance import write_provenance
 
-__all__ = ["RunResult", "run_study", "run_experiment", "write_tables"]
+__all__ = ["RunResult", "run_study", "run_experiment", "write_tables", "default_jobs"]
+
+#: at most this many experiments run at once (worker processes) by default
+MAX_DEFAULT_JOBS = 4
 
 
 @dataclass(frozen=True)
@@ -118,12 +123,76 @@ def _experiment_record(output: KindOutput, written: Sequence[Path], out: Path, b
     }
 
 
+def default_jobs(n_experiments: int) -> int:
+    """How many experiments run at once when ``jobs`` is not given: one per core (at most
+    :data:`MAX_DEFAULT_JOBS`) on Linux, where worker processes fork; one elsewhere, and
+    when this process already runs numba's thread pool (forking it is not worth the risk
+    for a default)."""
+    if n_experiments < 2 or not sys.platform.startswith("linux"):
+        return 1
+    if getattr(sys.modules.get("numba.np.ufunc.parallel"), "_is_initialized", False):
+        return 1
+    return max(1, min(n_experiments, os.cpu_count() or 1, MAX_DEFAULT_JOBS))
+
+
+# the experiments of the run in progress, inherited by forked workers (only an index
+# crosses the process boundary on the way in; the KindOutput is pickled on the way out)
+_WORK: list[tuple[Any, RunContext]] = []
+
+
+def _run_forked(index: int) -> KindOutput:
+    spec, ctx = _WORK[index]
+    return run_experiment(spec, ctx)
+
+
+def _run_experiments(specs: Sequence[Any], make_ctx: Callable[[Any, Any], RunContext],
+                     progress: Callable[[str], None] | None, jobs: int) -> list[KindOutput]:
+    """Every experiment's output, in study order; with ``jobs`` > 1 in forked worker
+    processes (each experiment is independent and seeded, so the outputs are the same as
+    a sequential run; progress lines are relayed to ``progress`` in the parent)."""
+    global _WORK
+    if jobs <= 1 or len(specs) < 2:
+        return [run_experiment(spec, make_ctx(spec, progress)) for spec in specs]
+    import multiprocessing
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    mpc = multiprocessing.get_context("fork")
+    queue = mpc.SimpleQueue() if progress is not None else None
+    relay = queue.put if queue is not None else None
+    _WORK = [(spec, make_ctx(spec, relay)) for spec in specs]
+    listener: threading.Thread | None = None
+    try:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(specs)), mp_context=mpc) as pool:
+            futures = [pool.submit(_run_forked, i) for i in range(len(specs))]
+            if queue is not None and progress is not None:  # after the workers are forked
+                def listen(q: Any = queue, cb: Callable[[str], None] = progress) -> None:
+                    while (msg := q.get()) is not None:
+                        cb(msg)
+
+                listener = threading.Thread(target=listen, daemon=True)
+                listener.start()
+            return [f.result() for f in futures]
+    finally:
+        _WORK = []
+        if queue is not None:
+            queue.put(None)
+            if listener is not None:
+                listener.join()
+
+
 def run_study(
     study: StudyFile, base: Path, out: Path,
     progress: Callable[[str], None] | None = None,
     study_path: Path | None = None,
+    jobs: int | None = None,
 ) -> RunResult:
-    """Run every experiment of a study and write tables, figures, provenance and report."""
+    """Run every experiment of a study and write tables, figures, provenance and report.
+
+    ``jobs``: how many experiments run at once in worker processes (default
+    :func:`default_jobs`; 1 runs them one after the other). The files written do not
+    depend on it.
+    """
     from .report import build_report
 
     out = Path(out)
@@ -134,10 +203,14 @@ def run_study(
     records: list[Mapping[str, Any]] = []
     inputs: list[Path] = [study_path] if study_path is not None else []
     outputs: list[KindOutput] = []
-    for spec in study.experiment:
-        ctx = RunContext(base=Path(base), out=out, experiment=spec.name, progress=progress,
-                         study_file=study_path)
-        output = run_experiment(spec, ctx)
+
+    def make_ctx(spec: Any, cb: Callable[[str], None] | None) -> RunContext:
+        return RunContext(base=Path(base), out=out, experiment=spec.name, progress=cb,
+                          study_file=study_path)
+
+    specs = list(study.experiment)
+    n_jobs = default_jobs(len(specs)) if jobs is None else max(1, int(jobs))
+    for output in _run_experiments(specs, make_ctx, progress, n_jobs):
         files = write_tables(output, tabdir)
         written += files
         inputs += output.inputs

@@ -8,8 +8,13 @@ kind            what it analyses
 doseresponse    plates + layout → normalised wells → fitted dose-response curves
 factorial       fixed-dose 2^k factorial: Bliss/HSA excess, interaction terms
 coculture       chemoprotection by stroma: alone vs co-culture, ± an added drug
+proliferation   CFSE division tracking: generations, % divided, division indices
+cellcycle       cell cycle: G0/G1, S, G2/M (DNA models or BrdU/DNA gates)
 invivo          xenografts: enrolment, randomisation, dosing, engraftment, survival
 flow            FCS files + gate file → populations, readouts, comparisons, gating plots
+qpcr            Cq files → standard curves, Pfaffl/ΔΔCq/NRQ, comparisons, RQ bars
+immunoassay     Luminex/ELISA/bioassay → 4PL/5PL curves, concentrations, comparisons
+expression      genes × samples matrix → limma-grade DE, calls, heatmap, GO enrichment
 ==============  ==============================================================
 
 Adding a kind
@@ -80,10 +85,13 @@ _BUILTINS = (
     "preclin.study.kinds.doseresponse:DoseResponseKind",
     "preclin.study.kinds.factorial:FactorialKind",
     "preclin.study.kinds.coculture:CocultureKind",
+    "preclin.study.kinds.proliferation:ProliferationKind",
+    "preclin.study.kinds.cellcycle:CellCycleKind",
     "preclin.study.kinds.flow:FlowKind",
     "preclin.study.kinds.qpcr:QpcrKind",
     "preclin.study.kinds.immunoassay:ImmunoassayKind",
     "preclin.study.kinds.invivo:InvivoKind",
+    "preclin.study.kinds.expression:ExpressionKind",
 )
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -43,6 +43,10 @@ PERCENT_TABLE_DESCRIPTION = (
     "the same pair's control (100 = no change)")
 
 
+_TEST_NAMES = {"paired": "paired t", "welch": "Welch t", "student": "Student t",
+               "mannwhitney": "Mann–Whitney", "wilcoxon": "Wilcoxon signed-rank"}
+
+
 class AssayCompareSpec(StrictModel):
     """One ``[[experiment.compare]]`` table of an assay kind."""
 
@@ -186,6 +190,7 @@ def comparison_figure(data: pd.DataFrame, spec: AssayCompareSpec, comparisons: p
     error bars, brackets with stars)."""
     from matplotlib.figure import Figure
 
+    from ...qpcr.plot import fixed_margins
     from ...report.style import prism_style
     from ...stats.plot import group_plot
 
@@ -194,9 +199,14 @@ def comparison_figure(data: pd.DataFrame, spec: AssayCompareSpec, comparisons: p
     nrow = math.ceil(len(names) / ncol) if names else 1
     n_levels = max(1, data[spec.group].nunique())
     with prism_style():
-        fig = Figure(figsize=((1.0 * n_levels + 1.6) * ncol, 3.4 * nrow),
-                     layout="constrained")
+        longest = max((len(str(g)) for g in data[spec.group].unique()), default=0)
+        rotate = longest > 13
+        below = 0.45 + (0.05 * longest if rotate else 0.0)
+        size = ((1.0 * n_levels + 1.6) * ncol, nrow * (2.9 + below) + 0.1)
+        fig = Figure(figsize=size)
         axes = fig.subplots(nrow, ncol, squeeze=False)
+        fig.subplots_adjust(**fixed_margins(*size, nrow, ncol, left=0.85, bottom=below,
+                                            hgap=below + 0.45, wgap=1.0))
         for i, ax in enumerate(axes.flat):
             if i >= len(names):
                 ax.set_visible(False)
@@ -206,12 +216,10 @@ def comparison_figure(data: pd.DataFrame, spec: AssayCompareSpec, comparisons: p
             group_plot(sub, value=value, group=spec.group, pair=spec.pair,
                        error=spec.error, kind=spec.plot, comparisons=comp, log=spec.log,
                        ylabel=ylabel, title=str(names[i]), ax=ax)
-            if max((len(str(g)) for g in sub[spec.group].unique()), default=0) > 10:
+            if rotate:
                 for lab in ax.get_xticklabels():
                     lab.set_rotation(30)
                     lab.set_horizontalalignment("right")
-        fig.draw_without_rendering()  # constrained layout once, kept for SVG and PNG
-        fig.set_layout_engine("none")
     return fig
 
 
@@ -233,7 +241,11 @@ def comparison_sentences(comparisons: pd.DataFrame, percent: pd.DataFrame, *,
                 extra = (f"; higher than control in {n_up}/{len(pct)}, median "
                          f"{pct.median():.0f} % of control (range {pct.min():.0f}–"
                          f"{pct.max():.0f} %)")
-        out.append(f"{name}: {r['group2']} vs {r['group1']} ({r['test']} test, n = "
-                   f"{int(r['n1'])}/{int(r['n2'])}{extra}): p = {format_p(r['p_value'])} "
-                   f"({r['stars']}).")
+        test = _TEST_NAMES.get(str(r["test"]), str(r["test"]))
+        scale = " on log10 values" if str(r.get("value", "")).endswith("(log10)") else ""
+        out.append(f"{name}: {r['group2']} vs {r['group1']} ({test} test{scale}, n = "
+                   f"{int(r['n1'])}/{int(r['n2'])}{extra}): p = {format_p(r['p_value'])}"
+                   + (f", adjusted {format_p(r['p_adj'])}"
+                      if abs(r["p_adj"] - r["p_value"]) > 1e-9 * max(r["p_value"], 1e-300)
+                      else "") + f" ({r['stars']}).")
     return out

@@ -21,7 +21,7 @@ import glob
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
@@ -97,6 +97,11 @@ def _freeze_tables(tables: Mapping[str, ResultTable]) -> Mapping[str, ResultTabl
     return MappingProxyType(dict(tables))
 
 
+def _rebuild_output(state: dict[str, Any]) -> KindOutput:
+    """Unpickle a :class:`KindOutput` (see its ``__reduce__``)."""
+    return KindOutput(**state)
+
+
 @dataclass(frozen=True)
 class KindOutput:
     """Everything one experiment produced (frozen; one per ``[[experiment]]``).
@@ -143,6 +148,14 @@ class KindOutput:
         object.__setattr__(self, "warnings", tuple(self.warnings))
         object.__setattr__(self, "inputs", tuple(Path(p) for p in self.inputs))
         object.__setattr__(self, "overview", MappingProxyType(dict(self.overview)))
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle with plain dicts (the read-only views are rebuilt on loading), so an
+        experiment can run in a worker process."""
+        state = {f.name: getattr(self, f.name) for f in fields(self)}
+        state["tables"] = dict(self.tables)
+        state["overview"] = dict(self.overview)
+        return (_rebuild_output, (state,))
 
     def table(self, key: str) -> pd.DataFrame:
         """The result table called ``key`` (raises ``KeyError`` naming the keys there are)."""

@@ -473,10 +473,12 @@ def _complete_pairs(data: pd.DataFrame, c: FlowCompareSpec, key: tuple[Any, ...]
     return data[~data[c.pair].astype(str).isin(drop)]
 
 
+_Stratum = tuple[tuple[Any, ...], pd.DataFrame, pd.DataFrame]  # key, data, tests
+
+
 def _compare(spec: FlowExperimentSpec, readouts: pd.DataFrame, populations: pd.DataFrame,
-             notes: list[str]) -> tuple[pd.DataFrame, list[tuple[FlowCompareSpec, list[tuple[tuple[Any, ...],
-                                                                        pd.DataFrame,
-                                                                        pd.DataFrame]]]]]:
+             notes: list[str]) -> tuple[pd.DataFrame,
+                                        list[tuple[FlowCompareSpec, list[_Stratum]]]]:
     from ...flow.readouts import compare_readout
 
     tables, panels = [], []
@@ -605,9 +607,9 @@ def _overlay_files(meta: pd.DataFrame, rep: str, by: str, exp: str) -> dict[str,
 
 
 def _flow_figures(spec: FlowExperimentSpec, plan: Mapping[str, Any], files: Mapping[str, Path],
-                  meta: pd.DataFrame, ctx: RunContext) -> list[Any]:
+                  meta: pd.DataFrame, ctx: RunContext, notes: list[str]) -> list[Any]:
     from ...flow.io import read_fcs
-    from ...flow.plot import backgate_plots, gating_plots, overlay_histograms
+    from ...flow.plot import backgate_plots, gate_steps, gating_plots, overlay_histograms
 
     fs = spec.figures
     names = list(plan)
@@ -626,6 +628,10 @@ def _flow_figures(spec: FlowExperimentSpec, plan: Mapping[str, Any], files: Mapp
 
     figs = []
     for k, rep in enumerate(reps):
+        if not gate_steps(plan[rep], sample(rep)):
+            notes.append(f"{spec.name}: no gate of {rep} can be drawn (only boolean, ratio "
+                         "or 3-D gates); no gating figure")
+            continue
         fig = gating_plots(sample(rep), plan[rep], kind=fs.kind)
         figs.append(ctx.save_figure(fig, f"gating_{k + 1}", role="gating", caption=(
             f"Gating of {label(rep)}: each panel shows a parent population in the "
@@ -720,7 +726,7 @@ class FlowKind(ExperimentKind[FlowExperimentSpec]):
             readouts = _readouts(spec, stats, meta, plan[first], first_sample, notes)
             compare, panels = _compare(spec, readouts, populations, notes)
         with ctx.step("drawing figures"):
-            figures = _flow_figures(spec, plan, inputs.files, meta, ctx)
+            figures = _flow_figures(spec, plan, inputs.files, meta, ctx, notes)
             figures += _compare_figures(spec, panels, ctx)
         files_table = _files_table(stats, meta, inputs.files)
         tables: dict[str, pd.DataFrame] = {"files": files_table, "populations": populations,

@@ -44,16 +44,16 @@ MHG_COLUMNS: dict[str, str] = {
 }
 
 
-def xlmhg_test(v: ArrayLike, *, x: int = 1, l: int | None = None) -> tuple[float, int, float]:
+def xlmhg_test(v: ArrayLike, *, X: int = 1, L: int | None = None) -> tuple[float, int, float]:
     """XL-mHG test of one 0/1 vector ranked best first.
 
     Parameters
     ----------
     v
         0/1 values (1 = in the set), best rank first.
-    x
+    X
         Minimum number of ones at a cutoff (X).
-    l
+    L
         Largest cutoff considered (L, default N).
 
     Returns
@@ -73,20 +73,20 @@ def xlmhg_test(v: ArrayLike, *, x: int = 1, l: int | None = None) -> tuple[float
     if arr.ndim != 1 or not np.isin(arr, (0, 1)).all():
         raise InputError("v must be a one-dimensional vector of 0 and 1")
     n = arr.size
-    x, l = _check_xl(x, l, n)
+    X, L = _check_xl(X, L, n)
     pos = np.flatnonzero(arr == 1).astype(np.int64) + 1
-    ls, cut = mhg_stat(pos, n, x, l)
-    lp = mhg_pvalue(ls, n, pos.size, x, l, REL_TOL)
+    ls, cut = mhg_stat(pos, n, X, L)
+    lp = mhg_pvalue(ls, n, pos.size, X, L, REL_TOL)
     return math.exp(ls), int(cut), math.exp(lp)
 
 
-def _check_xl(x: int, l: int | None, n: int) -> tuple[int, int]:
-    if int(x) < 0:
-        raise InputError(f"X must be ≥ 0, got {x}")
-    ll = n if l is None else int(l)
+def _check_xl(X: int, L: int | None, n: int) -> tuple[int, int]:
+    if int(X) < 0:
+        raise InputError(f"X must be ≥ 0, got {X}")
+    ll = n if L is None else int(L)
     if not 1 <= ll <= n:
-        raise InputError(f"L must be between 1 and the list length {n}, got {l}")
-    return int(x), ll
+        raise InputError(f"L must be between 1 and the list length {n}, got {L}")
+    return int(X), ll
 
 
 @dataclass(frozen=True)
@@ -97,18 +97,18 @@ class MHGResult:
     table: pd.DataFrame
     excluded: pd.DataFrame
     n_genes: int
-    x: int
-    l: int
+    X: int
+    L: int
     source: dict[str, object]
 
     def __repr__(self) -> str:
         sig = int((self.table["adj_p_value"] < 0.05).sum())
         return (f"<MHGResult: {len(self.table)} terms on {self.n_genes} ranked genes "
-                f"(X={self.x}, L={self.l}), {sig} with FDR < 0.05>")
+                f"(X={self.X}, L={self.L}), {sig} with FDR < 0.05>")
 
 
 def mhg(ranked: Sequence[object] | Iterable[object], *, go: GeneOntology | None = None,
-        ontology: str | Sequence[str] | None = None, x: int = 1, l: int | None = None,
+        ontology: str | Sequence[str] | None = None, X: int = 1, L: int | None = None,
         id_type: str = "auto", min_size: int = 2, max_size: int | None = None) -> MHGResult:
     """GOrilla: mHG enrichment of every GO term along a ranked gene list.
 
@@ -121,7 +121,7 @@ def mhg(ranked: Sequence[object] | Iterable[object], *, go: GeneOntology | None 
         Annotation (default: the bundled snapshot), propagated over the DAG.
     ontology
         BP, MF, CC or several (default all).
-    x, l
+    X, L
         XL-mHG's X and L (defaults 1 and the list length: GOrilla's mHG).
     min_size, max_size
         Terms with fewer / more annotated genes in the list are not tested.
@@ -131,7 +131,7 @@ def mhg(ranked: Sequence[object] | Iterable[object], *, go: GeneOntology | None 
     MHGResult
     """
     from ._mhg_kernel import mhg_many
-    from .ora import _ontologies, resolve_genes
+    from .overrepresentation import _ontologies, resolve_genes
 
     go = go or load_go()
     onts = _ontologies(ontology)
@@ -141,7 +141,7 @@ def mhg(ranked: Sequence[object] | Iterable[object], *, go: GeneOntology | None 
         raise InputError("the ranked list has fewer than two known genes")
     excluded = pd.DataFrame(dropped, columns=["gene", "reason"])
     n = len(ids)
-    x, l = _check_xl(x, l, n)
+    X, L = _check_xl(X, L, n)
     ann = go.propagated()
     gene_cat = ann["gene"].cat.categories
     rank_of = pd.Series(np.arange(1, n + 1, dtype=np.int64), index=pd.Index(ids))
@@ -164,7 +164,7 @@ def mhg(ranked: Sequence[object] | Iterable[object], *, go: GeneOntology | None 
     pos = np.concatenate([r[starts[i]:starts[i + 1]] for i in idx]) if idx.size else \
         np.zeros(0, np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes[idx])]).astype(np.int64)
-    lstat, cut, lp = _run(pos, offsets, n, x, l, mhg_many)
+    lstat, cut, lp = _run(pos, offsets, n, X, L, mhg_many)
     de = np.array([int(np.searchsorted(pos[offsets[j]:offsets[j + 1]], c, side="right"))
                    for j, c in enumerate(cut)], dtype=np.int64)
     k = sizes[idx]
@@ -177,11 +177,11 @@ def mhg(ranked: Sequence[object] | Iterable[object], *, go: GeneOntology | None 
                           "enrichment": enr, "p_value": np.exp(lp)})
     table["adj_p_value"] = bh_adjust(table["p_value"].to_numpy())
     table = table.sort_values(["p_value", "term"], kind="stable").reset_index(drop=True)
-    return MHGResult(table=table, excluded=excluded, n_genes=n, x=x, l=l,
+    return MHGResult(table=table, excluded=excluded, n_genes=n, X=X, L=L,
                      source=dict(go.source))
 
 
-def _run(pos: np.ndarray, offsets: np.ndarray, n: int, x: int, l: int,
+def _run(pos: np.ndarray, offsets: np.ndarray, n: int, X: int, L: int,
          kernel: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run the kernel; sets with identical rank vectors are computed once."""
     m = offsets.size - 1
@@ -197,5 +197,5 @@ def _run(pos: np.ndarray, offsets: np.ndarray, n: int, x: int, l: int,
     u = np.asarray(uniq, dtype=np.int64)
     upos = np.concatenate([pos[offsets[j]:offsets[j + 1]] for j in u]) if u.size else pos
     uoff = np.concatenate([[0], np.cumsum(offsets[u + 1] - offsets[u])]).astype(np.int64)
-    ls, cut, lp = kernel(upos.astype(np.int64), uoff, n, x, l, REL_TOL)  # type: ignore[operator]
+    ls, cut, lp = kernel(upos.astype(np.int64), uoff, n, X, L, REL_TOL)  # type: ignore[operator]
     return ls[first], cut[first], lp[first]
