@@ -58,17 +58,34 @@ class CytometrySettings(ExperimentSettings):
 
 @dataclass(frozen=True)
 class FcsInputs:
-    """FCS files by name, one metadata row per file (``file``, ``sample``, factors) and
-    the files left out."""
+    """FCS files by name, one metadata row per file (``file``, ``sample``, factors), the
+    files left out, and the experiment's gates and compensation, loaded once."""
 
     files: dict[str, Path]
     meta: pd.DataFrame
     excluded: list[dict[str, Any]]
     samples: Path | None
+    gates: Any = None
+    comp: str = "auto"
 
 
 def read_fcs_inputs(spec: CytometrySettings, ctx: RunContext) -> FcsInputs:
-    """Resolve the FCS files and the sample table (every metadata column read as text)."""
+    """Resolve the FCS files and the sample table (every metadata column read as text),
+    and load the gate file and compensation once for every file."""
+    import dataclasses
+
+    inputs = _read_files_and_samples(spec, ctx)
+    gates = None
+    if spec.gates is not None:
+        from ...flow.stats import load_gates
+
+        gates = load_gates(ctx.resolve_one(spec.gates))
+    comp = spec.compensation if spec.compensation in ("auto", "none") \
+        else str(ctx.resolve_one(spec.compensation))
+    return dataclasses.replace(inputs, gates=gates, comp=comp)
+
+
+def _read_files_and_samples(spec: CytometrySettings, ctx: RunContext) -> FcsInputs:
     from ...tables import read_table
 
     given: dict[str, Path] = {}
@@ -125,18 +142,15 @@ def read_fcs_inputs(spec: CytometrySettings, ctx: RunContext) -> FcsInputs:
                      table_path)
 
 
-def gated_values(spec: CytometrySettings, ctx: RunContext, path: Path,
-                 channels: Sequence[str], gates: Any) -> tuple[dict[str, Any], list[
-                     dict[str, Any]]]:
+def gated_values(spec: CytometrySettings, inputs: FcsInputs, path: Path,
+                 channels: Sequence[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Channel values of the experiment's population in one file, and the events left
     out (outside the population)."""
     from ...flow.gated import population_events
 
-    comp = spec.compensation if spec.compensation in ("auto", "none") \
-        else str(ctx.resolve_one(spec.compensation))
     try:
-        ev = population_events(path, channels, gates=gates, population=spec.population,
-                               comp=comp)
+        ev = population_events(path, channels, gates=inputs.gates,
+                               population=spec.population, comp=inputs.comp)
     except InputError as exc:
         raise StudyError(f"experiment '{spec.name}': {path.name}: {exc.problem}") from None
     out = [{"file": path.name, "reason": r, "events": n} for r, n in ev.excluded()]

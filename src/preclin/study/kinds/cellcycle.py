@@ -118,18 +118,13 @@ class CellCycleKind(ExperimentKind[CellCycleSettings]):
 
         inp = read_fcs_inputs(spec, ctx)
         meta = inp.meta
-        gates = None
-        if spec.gates is not None:
-            from ...flow.stats import load_gates
-
-            gates = load_gates(ctx.resolve_one(spec.gates))
         channels = [c for c in (spec.dna, spec.width, spec.height, spec.brdu) if c]
         excluded = list(inp.excluded)
         m = spec.model
         results, events = [], []
         with ctx.step("gating and fitting phases"):
             for name in meta["file"]:
-                vals, out = gated_values(spec, ctx, inp.files[name], channels, gates)
+                vals, out = gated_values(spec, inp, inp.files[name], channels)
                 excluded.extend(out)
                 w = vals[spec.width] if spec.width else None
                 h = vals[spec.height] if spec.height else None

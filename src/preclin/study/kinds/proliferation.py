@@ -129,17 +129,12 @@ class ProliferationKind(ExperimentKind[ProliferationSettings]):
             if col not in meta.columns:
                 raise StudyError(f"experiment '{spec.name}': undivided/match: the sample "
                                  f"table has no column '{col}'", file=inp.samples)
-        gates = None
-        if spec.gates is not None:
-            from ...flow.stats import load_gates
-
-            gates = load_gates(ctx.resolve_one(spec.gates))
         excluded = list(inp.excluded)
         m = spec.model
         values: dict[str, np.ndarray] = {}
         with ctx.step("gating"):
             for name, path in inp.files.items():
-                vals, out = gated_values(spec, ctx, path, [spec.channel], gates)
+                vals, out = gated_values(spec, inp, path, [spec.channel])
                 values[name] = vals[spec.channel]
                 excluded.extend(out)
         is_ctl = np.zeros(len(meta), dtype=bool)
