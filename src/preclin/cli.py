@@ -469,18 +469,9 @@ def immunoassay_fit(
     typer.echo(f"{len(res)} row(s) written to {out}", err=True)
 
 
-def _fcs_channel(path: Path, name: str) -> object:
-    """Events of one channel of an FCS file (float64)."""
-    import numpy as np
-
-    from .flow.io import read_fcs
-
-    sample = read_fcs(path)
-    return np.asarray(sample.events[:, sample.channel_index(name)], dtype=float)
-
-
-def _summary_path(out: Path) -> Path:
-    return out.with_name(f"{out.stem}_summary{out.suffix}")
+def _beside(out: Path, suffix: str) -> Path:
+    """``runs/arms.csv`` → ``runs/arms_<suffix>.csv``."""
+    return out.with_name(f"{out.stem}_{suffix}{out.suffix}")
 
 
 @flow_app.command("proliferation")
@@ -513,9 +504,9 @@ def flow_proliferation(
         if undivided is not None else None
     res = fit_proliferation(values, undivided=control)
     write_table(res.table, out)
-    write_table(res.summary, _summary_path(out))
+    write_table(res.summary, _beside(out, "summary"))
     typer.echo(f"{res.summary['generations'].item()} generation(s), status {res.status}; "
-               f"written to {out} and {_summary_path(out)}", err=True)
+               f"written to {out} and {_beside(out, 'summary')}", err=True)
 
 
 @flow_app.command("cellcycle")
@@ -565,11 +556,6 @@ def flow_cellcycle(
 invivo_app = typer.Typer(help="In vivo studies: randomisation into arms, weight-based "
                          "dosing sheets.", no_args_is_help=True)
 app.add_typer(invivo_app, name="invivo")
-
-
-def _beside(out: Path, suffix: str) -> Path:
-    """``runs/arms.csv`` → ``runs/arms_<suffix>.csv``."""
-    return out.with_name(f"{out.stem}_{suffix}{out.suffix}")
 
 
 @invivo_app.command("randomise")
