@@ -165,6 +165,17 @@ def _region_bounds(thr: float, big_n: int, big_k: int, x: int,
 
 
 @njit(cache=True)
+def _log_add(log_p: float, mass: float, log_scale: float) -> float:
+    """log(exp(log_p) + mass · exp(log_scale))."""
+    if mass <= 0.0:
+        return log_p
+    la = math.log(mass) + log_scale
+    if la > log_p:
+        return la + math.log1p(math.exp(log_p - la))
+    return log_p + math.log1p(math.exp(la - log_p))
+
+
+@njit(cache=True)
 def mhg_pvalue(log_stat: float, big_n: int, big_k: int, x: int, L: int,
                rel_tol: float) -> float:
     """log P(statistic ≤ observed) under random placement of the K ones.
@@ -184,6 +195,7 @@ def mhg_pvalue(log_stat: float, big_n: int, big_k: int, x: int, L: int,
     w[0] = 1.0
     log_scale = 0.0  # true mass = w * exp(log_scale)
     log_p = -np.inf
+    acc = 0.0  # absorbed mass not yet added to log_p, in the current scale
     kk = max(x, 1)  # k*(n): the smallest k in R at the current n
     hi = 0  # highest live k
     low = 0  # lowest live k (states far below the bulk are dropped, see below)
@@ -219,19 +231,17 @@ def mhg_pvalue(log_stat: float, big_n: int, big_k: int, x: int, L: int,
         if low > 0:
             w[low - 1] = 0.0
         hi = min(top, kk - 1)
-        if absorbed > 0.0:
-            la = math.log(absorbed) + log_scale
-            if la > log_p:
-                log_p = la + math.log1p(math.exp(log_p - la))
-            else:
-                log_p = log_p + math.log1p(math.exp(la - log_p))
+        acc += absorbed  # in the current scale; moved to the log axis when it changes
         if mx == 0.0:
             break
         if mx < 1e-200:
+            log_p = _log_add(log_p, acc, log_scale)
+            acc = 0.0
             for k in range(low, hi + 1):
                 w[k] *= 1e200
             mx *= 1e200
             log_scale -= 200.0 * math.log(10.0)
+    log_p = _log_add(log_p, acc, log_scale)
     if log_p < log_stat:  # p ≥ stat always; guard against rounding
         log_p = log_stat
     return min(log_p, 0.0)
