@@ -21,10 +21,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["BinnedFit", "fit_binned", "gauss_bins", "pearson_chi2"]
+__all__ = ["BinnedFit", "FitStatus", "fit_binned", "gauss_bins", "pearson_chi2"]
+
+
+class FitStatus:
+    """``status``, ``message`` and ``trusted`` of a histogram-fit result read off its
+    one-row ``summary``; ``_untrusted`` names the statuses whose numbers should not be used
+    as they are."""
+
+    summary: pd.DataFrame
+    _untrusted: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def status(self) -> str:
+        """The fit's status (see the module's ``STATUSES``)."""
+        return str(self.summary["status"].iloc[0])
+
+    @property
+    def message(self) -> str:
+        """Why the fit may not be trusted ("" when nothing was found)."""
+        return str(self.summary["message"].iloc[0])
+
+    @property
+    def trusted(self) -> bool:
+        """False when the status says the numbers should not be used as they are."""
+        return self.status not in self._untrusted
 
 
 @dataclass(frozen=True)

@@ -37,13 +37,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ._binfit import BinnedFit, fit_binned, gauss_bins
+from ._binfit import BinnedFit, FitStatus, fit_binned, gauss_bins
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -116,7 +116,7 @@ _S_POINTS = 64
 
 
 @dataclass(frozen=True)
-class CellCycleResult:
+class CellCycleResult(FitStatus):
     """A fitted DNA-content histogram (or a BrdU/DNA gate analysis).
 
     Attributes
@@ -144,20 +144,7 @@ class CellCycleResult:
     expected: np.ndarray = field(default_factory=lambda: np.zeros(0))
     fit_range: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
-    @property
-    def status(self) -> str:
-        """The fit's status (:data:`STATUSES`)."""
-        return str(self.summary["status"].iloc[0])
-
-    @property
-    def message(self) -> str:
-        """Why the fit may not be trusted ("" when nothing was found)."""
-        return str(self.summary["message"].iloc[0])
-
-    @property
-    def trusted(self) -> bool:
-        """False when the status says the numbers should not be used as they are."""
-        return self.status not in _UNTRUSTED
+    _untrusted: ClassVar[tuple[str, ...]] = _UNTRUSTED
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The result tables by name: ``summary``, ``excluded``."""
