@@ -630,3 +630,18 @@ def test_property_run(tmp_path: Path, mini_study: Path, capsys: pytest.CaptureFi
     elif code == 0 and target == "layout" and mutation in ("none", "bom"):
         curves = pd.read_csv(tmp_path / "out" / "tables" / "aml_chemo_curves.csv")
         assert set(curves["cell_line"]) == {"HL-60", "MOLM-13"}
+
+
+def test_all_columns_are_keys(tmp_path: Path) -> None:
+    """``keys=ALL_COLUMNS`` reads every column as text as written, in one pass."""
+    from preclin.errors import InputError
+    from preclin.tables import ALL_COLUMNS, read_table
+
+    p = tmp_path / "samples.csv"
+    p.write_text("file,donor,dose\na.fcs,007,1.50\nb.fcs,NA,2\n")
+    df = read_table(p, keys=ALL_COLUMNS)
+    assert df["donor"].tolist() == ["007", "NA"]
+    assert df["dose"].tolist() == ["1.50", "2"]
+    p.write_text("file,donor\na.fcs,\n")
+    with pytest.raises(InputError, match="donor"):
+        read_table(p, keys=ALL_COLUMNS)

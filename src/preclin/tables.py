@@ -6,7 +6,7 @@ objects. Writers produce deterministic output: same table, same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from .errors import InputError
 
 __all__ = [
     "read_table",
+    "ALL_COLUMNS",
     "write_table",
     "require_columns",
     "require_numeric",
@@ -35,8 +36,23 @@ def _suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
+class _AllColumns(frozenset[str]):
+    """``keys=ALL_COLUMNS``: every column of the file is a key."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "ALL_COLUMNS"
+
+
+#: ``read_table(path, keys=ALL_COLUMNS)`` reads every column as a key (text as written).
+ALL_COLUMNS = _AllColumns()
+
+
 def read_table(path: str | Path, *, sheet: str | int = 0,
-               categorical: Sequence[str] = (), keys: Sequence[str] = ()) -> pd.DataFrame:
+               categorical: Sequence[str] = (),
+               keys: Sequence[str] | frozenset[str] = ()) -> pd.DataFrame:
     """Read a table from CSV/TSV, Parquet or XLSX, chosen by the file extension.
 
     Parameters
@@ -59,7 +75,8 @@ def read_table(path: str | Path, *, sheet: str | int = 0,
         merged cells filled with their value), from Parquet the values as stored. An empty
         key cell (or a Parquet null) is refused naming the file, row and column, and so is
         a key column of lists, maps or structs. Names of ``keys`` the file does not have
-        are ignored (the caller reports missing columns).
+        are ignored (the caller reports missing columns). ``keys=ALL_COLUMNS``: every
+        column is a key (a sample table whose columns are all labels).
 
     Returns
     -------
@@ -78,7 +95,7 @@ def read_table(path: str | Path, *, sheet: str | int = 0,
     if p.is_dir():
         raise InputError("expected a file but found a directory", file=p)
     suf = _suffix(p)
-    key_set = {str(k).strip() for k in keys}
+    key_set = keys if isinstance(keys, _AllColumns) else {str(k).strip() for k in keys}
     try:
         if suf in (".csv", ".txt", ".tsv"):
             df = _read_csv(p, suf, key_set)
@@ -117,7 +134,7 @@ _CSV_NA = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
            "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
 
 
-def _read_csv(p: Path, suf: str, keys: set[str]) -> pd.DataFrame:
+def _read_csv(p: Path, suf: str, keys: Set[str]) -> pd.DataFrame:
     """CSV/TSV/TXT with the key columns as text exactly as written."""
     opts: dict[str, object] = ({"sep": None, "engine": "python"} if suf == ".txt"
                                else {"sep": "\t"} if suf == ".tsv" else {})
@@ -178,7 +195,7 @@ def _read_parquet(p: Path, categorical: Sequence[str]) -> pd.DataFrame:
     return df
 
 
-def _read_xlsx(p: Path, sheet: str | int, keys: set[str]) -> pd.DataFrame:
+def _read_xlsx(p: Path, sheet: str | int, keys: Set[str]) -> pd.DataFrame:
     """One sheet as Excel shows it: the first row names the columns, merged cells carry
     their value in every cell they cover, key columns are the text of the cell, other
     columns typed by their values (numbers, text, booleans, dates). A formula without a

@@ -86,7 +86,7 @@ def read_fcs_inputs(spec: CytometrySettings, ctx: RunContext) -> FcsInputs:
 
 
 def _read_files_and_samples(spec: CytometrySettings, ctx: RunContext) -> FcsInputs:
-    from ...tables import read_table
+    from ...tables import ALL_COLUMNS, read_table
 
     given: dict[str, Path] = {}
     for pattern in spec.files:
@@ -101,8 +101,7 @@ def _read_files_and_samples(spec: CytometrySettings, ctx: RunContext) -> FcsInpu
         meta = pd.DataFrame({"file": names, "sample": [Path(n).stem for n in names]})
         return FcsInputs({n: given[n] for n in names}, meta, excluded, None)
     table_path = ctx.resolve_one(spec.samples)
-    cols = list(read_table(table_path).columns)
-    meta = read_table(table_path, keys=cols).astype(str)
+    meta = read_table(table_path, keys=ALL_COLUMNS).astype(str)
     if "file" not in meta.columns:
         raise StudyError(f"the sample table has no 'file' column (it has "
                          f"{', '.join(map(str, meta.columns))})", file=table_path)

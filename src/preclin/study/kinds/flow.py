@@ -203,7 +203,7 @@ def _excluded_frame(rows: list[dict[str, str]]) -> pd.DataFrame:
 
 
 def _read_inputs(spec: FlowExperimentSpec, ctx: RunContext) -> _Inputs:
-    from ...tables import read_table
+    from ...tables import ALL_COLUMNS, read_table
 
     given: dict[str, Path] = {}
     for pattern in spec.files:
@@ -218,8 +218,7 @@ def _read_inputs(spec: FlowExperimentSpec, ctx: RunContext) -> _Inputs:
         meta = pd.DataFrame({"file": list(given)})
         return _Inputs(given, meta, _excluded_frame(excluded), None)
     table_path = ctx.resolve_one(spec.samples)
-    cols = list(read_table(table_path).columns)
-    meta = read_table(table_path, keys=cols)
+    meta = read_table(table_path, keys=ALL_COLUMNS)
     if "file" not in meta.columns:
         raise StudyError(f"the sample table has no 'file' column (it has "
                          f"{', '.join(map(str, meta.columns))})", file=table_path)
