@@ -147,6 +147,26 @@ def test_bad_value_names_the_row_of_the_whole_input(table: pd.DataFrame, client:
     assert str(remote.value) == str(local.value)
 
 
+def test_empty_curve_key_in_a_parquet_file_is_refused_as_by_read_table(
+        table: pd.DataFrame, client: Client, tmp_path: Path) -> None:
+    """The key rule holds on the dask path too: a null curve key in a Parquet file is
+    refused naming the file and the row of the whole input (as the local engine's
+    ``read_table(keys=...)`` does), not fitted as a curve called NaN."""
+    from preclin.tables import read_table
+
+    bad = table.copy()
+    bad["curve"] = bad["curve"].astype(object)
+    bad.loc[4321, "curve"] = None
+    path = tmp_path / "curves.parquet"
+    bad.to_parquet(path, index=False)
+    with pytest.raises(InputError) as local:
+        read_table(path, keys=["curve"])
+    with pytest.raises(InputError) as remote:
+        fit_dask(path, dose="dose", response="response", by="curve", scheduler=client)
+    assert remote.value.location == local.value.location == "row 4323"
+    assert str(remote.value) == str(local.value)
+
+
 def test_refusals(dataset: Path, client: Client) -> None:
     with pytest.raises(InputError, match="pool_variance"):
         fit_dask(dataset, dose="dose", response="response", by="curve",

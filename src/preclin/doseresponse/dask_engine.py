@@ -41,7 +41,7 @@ from numpy.typing import NDArray
 
 from ..errors import InputError
 from ..tables import column_list as _as_list
-from ..tables import require_columns
+from ..tables import require_columns, require_keys
 from .fit import DoseResponseFit, fit
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -119,8 +119,11 @@ def _fit_task(
     offsets: NDArray[np.int64],
     by: list[str],
     fit_kwargs: dict[str, Any],
+    strict_keys: bool = False,
 ) -> dict[str, Any] | None:
-    """Fit the curves of one task with the local engine; keys in whole-input row numbers."""
+    """Fit the curves of one task with the local engine; keys in whole-input row numbers.
+    ``strict_keys``: an empty curve key is refused, as :func:`~preclin.tables.read_table`
+    refuses it in a file read by the local engine."""
     pieces = [p for p in pieces if len(p)]
     if not pieces:
         return None
@@ -130,6 +133,8 @@ def _fit_task(
     grow = grow[order]
     data = data.iloc[order].drop(columns=[_PART, _ROW]).reset_index(drop=True)
     try:
+        if strict_keys:
+            require_keys(data, by, file=fit_kwargs.get("file"), allow_missing=False)
         with _FIT_LOCK:
             res = fit(data, by=by, **fit_kwargs)
     except InputError as exc:
@@ -395,7 +400,7 @@ def fit_dask(
         for j in range(tasks):
             pieces = [client.submit(operator.getitem, lst, j) for lst in lists]
             fits.append(client.submit(_fit_task, pieces, offsets, by_cols, dict(
-                fit_kwargs, dose=dose, response=response), pure=False))
+                fit_kwargs, dose=dose, response=response), file is not None, pure=False))
         if progress is not None:
             from distributed import as_completed
 
