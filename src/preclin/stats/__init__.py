@@ -19,7 +19,7 @@ from .anova import (
     welch_anova,
 )
 from .display import format_p, stars
-from .multiple import adjust_p, dunn, dunnett_p, posthoc
+from .multiple import adjust_p, dunn, dunnett_p, friedman_dunn, posthoc, two_way_posthoc
 from .power import (
     power_anova,
     power_logrank,
@@ -60,6 +60,8 @@ __all__ = [
     "kruskal_wallis",
     "friedman",
     "posthoc",
+    "two_way_posthoc",
+    "friedman_dunn",
     "dunn",
     "dunnett_p",
     "adjust_p",
