@@ -135,3 +135,24 @@ def test_argument_errors() -> None:
         normalise(bad, vehicle="vehicle")
     with pytest.raises(ValueError):
         normalise(tiny(), vehicle="vehicle", mode="other")  # type: ignore[arg-type]
+
+
+def test_kinetic_reads_scaled_by_their_own_time_point() -> None:
+    """A kinetic read: each cycle's controls scale that cycle's wells only (the signal
+    doubles between cycles, so pooling the controls would put cycle 1 at ~67 %)."""
+    from preclin.plates import plate_qc, read_groups
+
+    t1 = tiny().assign(cycle=1, time_s=0.0)
+    t2 = tiny().assign(cycle=2, time_s=600.0, signal=tiny()["signal"] * 2)
+    kin = pd.concat([t1, t2], ignore_index=True)
+    assert read_groups(kin) == ["plate", "cycle"]
+    assert read_groups(t1) == ["plate"]  # one time point: per plate, as before
+    out = normalise(kin, blank="blank", vehicle="vehicle")
+    samples = out[out["control"] == "sample"]
+    assert samples["viability"].tolist() == pytest.approx([50.0, 20.0, 50.0, 20.0])
+    assert [c["cycle"] for c in out.attrs["controls"]] == [1, 2]
+    pooled = normalise(kin, blank="blank", vehicle="vehicle", by=["plate"])
+    assert pooled.loc[pooled["control"] == "sample", "viability"].iloc[0] != \
+        pytest.approx(50.0)
+    qc = plate_qc(kin, vehicle="vehicle", positive="positive")
+    assert qc["cycle"].tolist() == [1, 2] and len(qc) == 2

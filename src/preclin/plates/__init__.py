@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from . import readers
 from .layout import Layout, read_layout, read_plater, read_toml_layout
-from .normalise import normalise
+from .normalise import normalise, read_groups
 from .plot import plot_layout, plot_plate_values
 from .qc import plate_qc, z_prime
 from .reading import read
@@ -38,6 +38,7 @@ __all__ = [
     "read_toml_layout",
     "readers",
     "normalise",
+    "read_groups",
     "plate_qc",
     "z_prime",
     "plot_layout",

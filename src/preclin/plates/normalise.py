@@ -11,7 +11,7 @@ import pandas as pd
 from ..errors import InputError
 from ..tables import require_columns, require_numeric
 
-__all__ = ["normalise", "truthy_column", "NORMALISE_COLUMNS"]
+__all__ = ["normalise", "read_groups", "truthy_column", "NORMALISE_COLUMNS"]
 
 #: Columns added by :func:`normalise`.
 NORMALISE_COLUMNS = ("blank_subtracted", "viability", "inhibition", "excluded", "reason")
@@ -55,6 +55,24 @@ def _as_set(value: str | Sequence[str] | None) -> set[str]:
     return {str(v) for v in value}
 
 
+def read_groups(df: pd.DataFrame) -> list[str]:
+    """The columns that tell one plate read from another: ``plate``, plus ``read`` and
+    ``cycle`` (kinetic time point) when the table holds more than one of them.
+
+    Parameters
+    ----------
+    df
+        Long plate table (:func:`preclin.plates.read`).
+
+    Returns
+    -------
+    list of str
+    """
+    extra = [c for c in ("read", "cycle")
+             if c in df.columns and df[c].nunique(dropna=False) > 1]
+    return ["plate", *extra]
+
+
 def _group_label(by: Sequence[str], key: Hashable) -> str:
     keys = key if isinstance(key, tuple) else (key,)
     return ", ".join(f"{b} '{k}'" for b, k in zip(by, keys, strict=False))
@@ -67,7 +85,7 @@ def normalise(
     blank: str | Sequence[str] | None = None,
     vehicle: str | Sequence[str] | None = None,
     positive: str | Sequence[str] | None = None,
-    by: Sequence[str] = ("plate",),
+    by: Sequence[str] | None = None,
     control_column: str = "control",
     mode: Literal["viability", "cytotoxicity"] = "viability",
     exclude_column: str = "exclude",
@@ -101,7 +119,9 @@ def normalise(
         Value(s) of ``control_column`` marking blank (no cells), vehicle (100 %) and positive
         control (0 %) wells. ``vehicle`` is required.
     by
-        Columns defining the normalisation groups.
+        Columns defining the normalisation groups. Default (None): :func:`read_groups` —
+        the plate, and the read and kinetic cycle when the table holds several, so that
+        controls of one wavelength or time point never scale another's wells.
     control_column
         Layout column naming the control type of each well.
     mode
@@ -141,7 +161,7 @@ def normalise(
         raise InputError("normalise needs the vehicle control (vehicle=...), the 100 % level")
     if mode == "cytotoxicity" and positive is None:
         raise InputError("mode 'cytotoxicity' needs the positive (maximum effect) control")
-    by = [by] if isinstance(by, str) else list(by)
+    by = read_groups(df) if by is None else [by] if isinstance(by, str) else list(by)
     require_columns(df, [signal, control_column, *by])
 
     out = df.copy()

@@ -76,7 +76,7 @@ def plate_qc(
     positive: str | Sequence[str] | None = None,
     blank: str | Sequence[str] | None = None,
     control_column: str = "control",
-    by: Sequence[str] = ("plate",),
+    by: Sequence[str] | None = None,
     design: Sequence[str] | None = None,
     exclude_column: str = "exclude",
     z_threshold: float = 0.5,
@@ -87,7 +87,9 @@ def plate_qc(
     trend_alpha: float = 0.05,
     min_wells: int = 3,
 ) -> pd.DataFrame:
-    """One row of quality measures per plate (per ``by`` group).
+    """One row of quality measures per plate (per ``by`` group; default
+    :func:`~preclin.plates.read_groups`: per plate, and per read and kinetic time point when
+    the table holds several).
 
     Controls are the wells whose ``control_column`` holds the ``vehicle`` (negative control,
     no effect), ``positive`` (full effect) or, when no positive is given, ``blank`` value(s).
@@ -127,7 +129,9 @@ def plate_qc(
         z_prime, signal_window, signal_to_background, edge_n_outer, edge_n_inner,
         edge_diff_pct, edge_p, row_slope_pct, row_p, col_slope_pct, col_p, flag``.
     """
-    by = [by] if isinstance(by, str) else list(by)
+    from .normalise import read_groups
+
+    by = read_groups(df) if by is None else [by] if isinstance(by, str) else list(by)
     require_columns(df, [signal, "row", "col", *by])
     has_controls = control_column in df.columns
     sig_all = require_numeric(df, signal, allow_nan=True).to_numpy(dtype=float)

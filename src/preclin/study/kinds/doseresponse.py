@@ -309,7 +309,8 @@ def _methods_text(spec: ExperimentSpec, model_name: str) -> str:
     ref = norm.positive if norm.positive else norm.blank
     formula = (f"viability (%) = 100 × (signal − mean {ref}) / (mean {norm.vehicle} − "
                f"mean {ref})")
-    return (f"Normalisation per {', '.join(norm.by)}: {formula}. Model: {model_name} "
+    per = ", ".join(norm.by) if norm.by is not None else "plate"
+    return (f"Normalisation per {per}: {formula}. Model: {model_name} "
             "(four-parameter log-logistic = Prism's 'log(inhibitor) vs response, variable "
             "slope' when LL.4), least squares; ec50 is the inflection dose with a 95% "
             "delta-method CI; EDx are relative to the fitted bottom and top. Curves are "

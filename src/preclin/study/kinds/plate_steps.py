@@ -46,7 +46,8 @@ class NormaliseSpec(StrictModel):
     blank: str | None = "blank"
     vehicle: str = "vehicle"
     positive: str | None = None
-    by: list[str] = Field(default_factory=lambda: ["plate"])
+    #: None: per plate, and per read / kinetic time point when the data hold several
+    by: list[str] | None = None
     vehicle_by: list[str] = Field(default_factory=list)
 
 
@@ -117,7 +118,7 @@ def normalise_plates(raw: pd.DataFrame, norm: NormaliseSpec) -> pd.DataFrame:
 
     return plates.normalise(
         raw, blank=norm.blank, vehicle=norm.vehicle, positive=norm.positive,
-        by=tuple(norm.by), control_column=norm.control_column,
+        by=None if norm.by is None else tuple(norm.by), control_column=norm.control_column,
         vehicle_by=tuple(norm.vehicle_by),
     )
 
