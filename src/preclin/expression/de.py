@@ -11,7 +11,11 @@ used):
   cubic spline (Phipson et al. 2016; Sartor et al. 2006);
 * moderated t, its p value on ``d + d0`` degrees of freedom, the B statistic (log posterior
   odds, Smyth 2004 §6) and Benjamini–Hochberg FDR;
-* ``treat``: test against a fold-change threshold (McCarthy & Smyth 2009).
+* ``treat``: test against a fold-change threshold (McCarthy & Smyth 2009);
+* ``robust=True``: per-feature prior degrees of freedom that protect against hypervariable
+  features (Phipson et al. 2016; :mod:`preclin.expression.robust`);
+* a block without a correlation: the consensus correlation is estimated by REML
+  (Smyth, Michaud & Scott 2005; :mod:`preclin.expression.dupcor`).
 
 Formulas and references: ``docs/methods/expression.md``.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,6 +64,10 @@ class LinearFit:
     sigma, df_residual, amean
         Residual standard deviation, its degrees of freedom and the mean expression of each
         feature (NaN-skipping mean).
+    block, correlation, correlation_estimated
+        The blocking factor and intra-block correlation of a GLS fit (``None`` otherwise),
+        and whether the correlation was estimated by
+        :func:`~preclin.expression.dupcor.duplicate_correlation`.
     """
 
     features: pd.Index
@@ -69,6 +78,9 @@ class LinearFit:
     df_residual: NDArray[np.float64]
     amean: NDArray[np.float64]
     design: NDArray[np.float64] = field(repr=False)
+    block: tuple[str, ...] | None = None
+    correlation: float | None = None
+    correlation_estimated: bool = False
 
     def coef_index(self, coef: str | int) -> int:
         """Position of a coefficient given by name or index."""
@@ -90,7 +102,8 @@ class ModeratedFit:
         The :class:`LinearFit` moderated.
     df_prior
         Prior degrees of freedom d0 (a number; ``inf`` when the variances show no spread
-        beyond sampling).
+        beyond sampling). With ``robust``, the prior df of the typical (non-outlying)
+        features; the per-feature values are in ``df_prior_feature``.
     s2_prior
         Prior variance s0², per feature (constant unless ``trend``).
     s2_post, df_total
@@ -103,6 +116,10 @@ class ModeratedFit:
         Prior variance of the non-zero coefficients per coefficient (``None`` for ``treat``).
     trend, treat_lfc, proportion
         Settings used.
+    robust, winsor_tail_p
+        Robust empirical Bayes (Phipson et al. 2016) and its winsorised tail proportions.
+    df_prior_feature
+        Prior degrees of freedom per feature (all equal to ``df_prior`` unless ``robust``).
     """
 
     fit: LinearFit
@@ -117,6 +134,9 @@ class ModeratedFit:
     trend: bool
     treat_lfc: float | None
     proportion: float
+    robust: bool = False
+    winsor_tail_p: tuple[float, float] | None = None
+    df_prior_feature: NDArray[np.float64] | None = field(default=None, repr=False)
 
 
 def block_correlation_matrix(block: Sequence[object], correlation: float) -> NDArray[np.float64]:
@@ -132,7 +152,7 @@ def block_correlation_matrix(block: Sequence[object], correlation: float) -> NDA
 def lm_fit(expr: pd.DataFrame | ArrayLike, design: Design | ArrayLike, *,
            coef_names: Sequence[str] | None = None,
            block: Sequence[object] | None = None,
-           correlation: float | None = None) -> LinearFit:
+           correlation: float | None = None, **dupcor_options: Any) -> LinearFit:
     """Fit ``expr[g, :] = design @ beta_g + error`` for every feature ``g`` at once.
 
     Parameters
@@ -146,14 +166,18 @@ def lm_fit(expr: pd.DataFrame | ArrayLike, design: Design | ArrayLike, *,
     block, correlation
         Optional blocking factor (one value per sample) and the intra-block correlation:
         generalised least squares with that correlation matrix (limma ``lmFit(block=,
-        correlation=)``).
+        correlation=)``). With a block and ``correlation=None`` the consensus correlation is
+        estimated first by :func:`~preclin.expression.dupcor.duplicate_correlation` (on the
+        same design; ``dupcor_options``: its ``trim``, ``tol``, ``maxit``) and recorded in the
+        result.
 
     Returns
     -------
     LinearFit
         Features with missing values are fitted on their observed samples (one QR per
-        pattern of missing values); a feature whose observed samples cannot estimate every
-        coefficient gets NaN throughout.
+        pattern of missing values; with a block, the correlation matrix of those samples);
+        a feature whose observed samples cannot estimate every coefficient gets NaN
+        throughout.
     """
     if isinstance(design, Design):
         x = design.matrix
@@ -174,14 +198,31 @@ def lm_fit(expr: pd.DataFrame | ArrayLike, design: Design | ArrayLike, *,
         raise InputError(f"expression matrix has {y.shape[-1]} samples but the design "
                          f"{x.shape[0]} rows")
     amean = _row_means(y)
+    vmat = None
+    blk: tuple[str, ...] | None = None
+    estimated = False
     if block is not None:
-        if correlation is None:
-            raise InputError("a block needs an intra-block correlation")
         if len(block) != x.shape[0]:
             raise InputError(f"block has {len(block)} values for {x.shape[0]} samples")
-        chol = np.linalg.cholesky(block_correlation_matrix(block, float(correlation)))
-        y = np.linalg.solve(chol, y.T).T  # whiten: L^-1 y, L^-1 X
-        x = np.linalg.solve(chol, x)
+        blk = tuple(str(b) for b in block)
+        if correlation is None:
+            from .dupcor import duplicate_correlation
+
+            correlation = duplicate_correlation(y, x, blk, **dupcor_options).consensus
+            estimated = True
+        correlation = float(correlation)
+        if not -1 < correlation < 1:
+            raise InputError(f"the intra-block correlation must be in (−1, 1), got "
+                             f"{correlation}")
+        vmat = block_correlation_matrix(blk, correlation)
+        try:
+            np.linalg.cholesky(vmat)
+        except np.linalg.LinAlgError:
+            raise InputError(f"an intra-block correlation of {correlation:.4g} is too "
+                             "negative for blocks of this size (the correlation matrix is not "
+                             "positive definite)") from None
+    elif correlation is not None:
+        raise InputError("an intra-block correlation needs a block")
     n_g, n_p = y.shape[0], x.shape[1]
     coef = np.full((n_g, n_p), np.nan)
     stdev = np.full((n_g, n_p), np.nan)
@@ -200,9 +241,13 @@ def lm_fit(expr: pd.DataFrame | ArrayLike, design: Design | ArrayLike, *,
         n_obs = int(cols.sum())
         if n_obs == 0 or np.linalg.matrix_rank(xs) < n_p:
             continue
+        ys = y[np.ix_(rows, np.flatnonzero(cols))]
+        if vmat is not None:  # whiten: L^-1 y, L^-1 X with V[obs, obs] = L L'
+            chol = np.linalg.cholesky(vmat[np.ix_(cols, cols)])
+            xs = np.linalg.solve(chol, xs)
+            ys = np.linalg.solve(chol, ys.T).T
         q, r = np.linalg.qr(xs)
         rinv = np.linalg.inv(r)
-        ys = y[np.ix_(rows, np.flatnonzero(cols))]
         b = (ys @ q) @ rinv.T
         coef[rows] = b
         stdev[rows] = np.sqrt(np.sum(rinv**2, axis=1))
@@ -211,9 +256,12 @@ def lm_fit(expr: pd.DataFrame | ArrayLike, design: Design | ArrayLike, *,
         if d > 0:
             res = ys - b @ xs.T
             sigma[rows] = np.sqrt(np.einsum("ij,ij->i", res, res) / d)
+    if vmat is not None:
+        x = np.linalg.solve(np.linalg.cholesky(vmat), x)
     return LinearFit(features=features, coef_names=names, coefficients=coef,
                      stdev_unscaled=stdev, sigma=sigma, df_residual=dfres, amean=amean,
-                     design=x)
+                     design=x, block=blk, correlation=correlation,
+                     correlation_estimated=estimated)
 
 
 def _row_means(y: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -322,20 +370,40 @@ def squeeze_var(var: ArrayLike, df: ArrayLike, *, covariate: ArrayLike | None = 
     return d0, s20, post
 
 
-def _moderate(fit: LinearFit, trend: bool) -> tuple[float, NDArray[np.float64],
-                                                     NDArray[np.float64], NDArray[np.float64]]:
+@dataclass(frozen=True)
+class _Prior:
+    df_prior: float
+    df_prior_feature: NDArray[np.float64]
+    s2_prior: NDArray[np.float64]
+    s2_post: NDArray[np.float64]
+    df_total: NDArray[np.float64]
+
+
+def _moderate(fit: LinearFit, trend: bool, robust: bool,
+              winsor_tail_p: tuple[float, float]) -> _Prior:
     if trend and not np.isfinite(fit.amean).any():
         raise InputError("trend=True needs the mean expression of the features")
-    d0, s20, s2post = squeeze_var(fit.sigma**2, fit.df_residual,
-                                  covariate=fit.amean if trend else None)
+    cov = fit.amean if trend else None
+    if robust:
+        from .robust import squeeze_var_robust
+
+        rfit, s2post = squeeze_var_robust(fit.sigma**2, fit.df_residual, covariate=cov,
+                                          winsor_tail_p=winsor_tail_p)
+        d0, d0_g, s20 = rfit.df2, rfit.df2_shrunk, rfit.scale
+    else:
+        d0, s20, s2post = squeeze_var(fit.sigma**2, fit.df_residual, covariate=cov)
+        d0_g = np.full(fit.sigma.shape, d0)
     df_pooled = float(np.nansum(fit.df_residual))
-    df_total = np.minimum(fit.df_residual + d0, df_pooled)
-    return d0, s20, s2post, df_total
+    df_total = np.minimum(fit.df_residual + d0_g, df_pooled)
+    return _Prior(df_prior=d0, df_prior_feature=d0_g, s2_prior=s20, s2_post=s2post,
+                  df_total=df_total)
 
 
 def ebayes(fit: LinearFit, *, proportion: float = 0.01,
            stdev_coef_lim: tuple[float, float] = (0.1, 4.0),
-           trend: bool = False, coefs: Sequence[str | int] | None = None) -> ModeratedFit:
+           trend: bool = False, coefs: Sequence[str | int] | None = None,
+           robust: bool = False, winsor_tail_p: tuple[float, float] = (0.05, 0.1)
+           ) -> ModeratedFit:
     """Moderated t statistics, p values and B statistics (limma's ``eBayes``).
 
     Parameters
@@ -352,6 +420,12 @@ def ebayes(fit: LinearFit, *, proportion: float = 0.01,
     coefs
         Compute p values and B only for these coefficients (faster; the others are NaN).
         Default: all, as limma.
+    robust
+        Robust empirical Bayes (Phipson et al. 2016; limma ``eBayes(robust=TRUE)``): the
+        prior is estimated from winsorised log variances and hypervariable features get
+        fewer prior degrees of freedom (:func:`~preclin.expression.robust.fit_f_dist_robust`).
+    winsor_tail_p
+        With ``robust``: proportions winsorised at the lower and upper tail.
 
     Returns
     -------
@@ -361,7 +435,8 @@ def ebayes(fit: LinearFit, *, proportion: float = 0.01,
 
     if not 0 < proportion < 1:
         raise InputError(f"proportion must be between 0 and 1, got {proportion}")
-    d0, s20, s2post, df_total = _moderate(fit, trend)
+    pri = _moderate(fit, trend, robust, winsor_tail_p)
+    s20, s2post, df_total = pri.s2_prior, pri.s2_post, pri.df_total
     tstat = fit.coefficients / fit.stdev_unscaled / np.sqrt(s2post)[:, None]
     cols = _columns(fit, coefs)
     p = np.full(tstat.shape, np.nan)
@@ -377,16 +452,19 @@ def ebayes(fit: LinearFit, *, proportion: float = 0.01,
     v1 = fit.stdev_unscaled**2
     r = (v1 + var_prior[None, :]) / v1
     t2 = tstat**2
-    if d0 > 1e6:
-        kernel = t2 * (1 - 1 / r) / 2
-    else:
-        dft = df_total[:, None]
-        kernel = (1 + dft) / 2 * np.log((t2 + dft) / (t2 / r + dft))
+    # normal limit where the prior df is practically infinite, the t form elsewhere
+    inf_df = (pri.df_prior_feature > 1e6)[:, None]
+    dft = df_total[:, None]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        kernel = np.where(inf_df, t2 * (1 - 1 / r) / 2,
+                          (1 + dft) / 2 * np.log((t2 + dft) / (t2 / r + dft)))
     lods = np.log(proportion / (1 - proportion)) - np.log(r) / 2 + kernel
     lods[:, [j for j in range(lods.shape[1]) if j not in cols]] = np.nan
-    return ModeratedFit(fit=fit, df_prior=d0, s2_prior=s20, s2_post=s2post, df_total=df_total,
-                        t=tstat, p_value=p, lods=lods, var_prior=var_prior, trend=trend,
-                        treat_lfc=None, proportion=proportion)
+    return ModeratedFit(fit=fit, df_prior=pri.df_prior, s2_prior=s20, s2_post=s2post,
+                        df_total=df_total, t=tstat, p_value=p, lods=lods, var_prior=var_prior,
+                        trend=trend, treat_lfc=None, proportion=proportion, robust=robust,
+                        winsor_tail_p=winsor_tail_p if robust else None,
+                        df_prior_feature=pri.df_prior_feature)
 
 
 def _columns(fit: LinearFit, coefs: Sequence[str | int] | None) -> list[int]:
@@ -444,7 +522,8 @@ def _tmixture_vector(tstat: NDArray[np.float64], stdev_unscaled: NDArray[np.floa
     return float(np.mean(v0))
 
 
-def treat(fit: LinearFit, *, lfc: float, trend: bool = False) -> ModeratedFit:
+def treat(fit: LinearFit, *, lfc: float, trend: bool = False, robust: bool = False,
+          winsor_tail_p: tuple[float, float] = (0.05, 0.1)) -> ModeratedFit:
     """Moderated t test of ``|coefficient| > lfc`` (McCarthy & Smyth 2009; limma ``treat``).
 
     p = P(T > (|b| − lfc)/se) + P(T > (|b| + lfc)/se) on ``df_total`` degrees of freedom;
@@ -456,13 +535,14 @@ def treat(fit: LinearFit, *, lfc: float, trend: bool = False) -> ModeratedFit:
         Result of :func:`lm_fit`.
     lfc
         Threshold on the log2 fold change (e.g. ``log2(1.5)``).
-    trend
+    trend, robust, winsor_tail_p
         As in :func:`ebayes`.
     """
     from scipy.special import stdtr
 
     lfc = abs(float(lfc))
-    d0, s20, s2post, df_total = _moderate(fit, trend)
+    pri = _moderate(fit, trend, robust, winsor_tail_p)
+    s20, s2post, df_total = pri.s2_prior, pri.s2_post, pri.df_total
     se = fit.stdev_unscaled * np.sqrt(s2post)[:, None]
     acoef = np.abs(fit.coefficients)
     t_right = (acoef - lfc) / se
@@ -470,9 +550,11 @@ def treat(fit: LinearFit, *, lfc: float, trend: bool = False) -> ModeratedFit:
     dft = df_total[:, None]
     p = stdtr(dft, -t_right) + stdtr(dft, -t_left)
     tstat = np.sign(fit.coefficients) * np.maximum(t_right, 0)
-    return ModeratedFit(fit=fit, df_prior=d0, s2_prior=s20, s2_post=s2post, df_total=df_total,
-                        t=tstat, p_value=p, lods=None, var_prior=None, trend=trend,
-                        treat_lfc=lfc, proportion=float("nan"))
+    return ModeratedFit(fit=fit, df_prior=pri.df_prior, s2_prior=s20, s2_post=s2post,
+                        df_total=df_total, t=tstat, p_value=p, lods=None, var_prior=None,
+                        trend=trend, treat_lfc=lfc, proportion=float("nan"), robust=robust,
+                        winsor_tail_p=winsor_tail_p if robust else None,
+                        df_prior_feature=pri.df_prior_feature)
 
 
 def top_table(mfit: ModeratedFit, coef: str | int, *, extra: bool = False) -> pd.DataFrame:
@@ -480,7 +562,8 @@ def top_table(mfit: ModeratedFit, coef: str | int, *, extra: bool = False) -> pd
     ``topTreat`` with ``number=Inf``; ties keep the input order).
 
     Columns: :data:`TOP_TABLE_COLUMNS`; with ``extra``, also ``sigma``, ``s2_prior``,
-    ``s2_post``, ``df_residual``, ``df_total``.
+    ``s2_post``, ``df_residual``, ``df_total`` and, for a robust fit, ``df_prior`` (the
+    per-feature prior degrees of freedom).
     """
     fit = mfit.fit
     j = fit.coef_index(coef)
@@ -500,5 +583,7 @@ def top_table(mfit: ModeratedFit, coef: str | int, *, extra: bool = False) -> pd
         table["s2_post"] = mfit.s2_post
         table["df_residual"] = fit.df_residual
         table["df_total"] = mfit.df_total
+        if mfit.robust and mfit.df_prior_feature is not None:
+            table["df_prior"] = mfit.df_prior_feature
     order = np.argsort(np.where(np.isnan(p), np.inf, p), kind="stable")
     return table.iloc[order].reset_index(drop=True)

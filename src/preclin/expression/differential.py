@@ -42,7 +42,8 @@ class DEResult:
     coef
         The coefficient reported.
     settings
-        ``trend``, ``treat_lfc``, ``fc``, ``p``, ``fdr``.
+        ``trend``, ``treat_lfc``, ``fc``, ``p``, ``fdr``, ``robust``, ``block``,
+        ``correlation`` (given or estimated) and ``correlation_estimated``.
     """
 
     table: pd.DataFrame
@@ -70,9 +71,19 @@ class DEResult:
         s2 = np.asarray(self.moderated.s2_prior)
         prior = (f"s0² {np.nanmin(s2):.4g}..{np.nanmax(s2):.4g} (trend)" if s["trend"]
                  else f"s0² {s2[0]:.4g}")
-        return "\n".join([
-            f"design {self.design.formula}, coefficient {self.coef}: {test}",
-            f"{len(t)} features; prior df {self.df_prior:.4g}, {prior}",
+        lines = [f"design {self.design.formula}, coefficient {self.coef}: {test}"]
+        if s.get("block") is not None:
+            how = ("estimated by duplicate_correlation" if s.get("correlation_estimated")
+                   else "given")
+            lines.append(f"block {s['block']}: intra-block correlation "
+                         f"{s['correlation']:.4g} ({how})")
+        pdf = f"prior df {self.df_prior:.4g}"
+        if s.get("robust"):
+            d0 = self.moderated.df_prior_feature
+            n_low = int(np.sum(d0 < self.df_prior)) if d0 is not None else 0
+            pdf += f" (robust; smaller for {n_low} outlying features)"
+        return "\n".join(lines + [
+            f"{len(t)} features; {pdf}, {prior}",
             f"|FC| > {s['fc']} and p < {s['p']}: {up} up, {down} down",
             f"|FC| > {s['fc']} and FDR < {s['fdr']}: {up_f} up, {down_f} down",
         ])
@@ -86,8 +97,8 @@ def differential_expression(matrix: pd.DataFrame, samples: pd.DataFrame, *, desi
                             levels: Mapping[str, Sequence[str]] | None = None,
                             trend: bool = False, treat_lfc: float | None = None,
                             fc: float = 1.5, p: float = 0.05, fdr: float = 0.05,
-                            block: str | None = None, correlation: float | None = None
-                            ) -> DEResult:
+                            block: str | None = None, correlation: float | None = None,
+                            robust: bool = False) -> DEResult:
     """Differential expression of one coefficient of a linear model (limma's recipe).
 
     Steps: :func:`~preclin.expression.design.design_matrix` →
@@ -113,7 +124,14 @@ def differential_expression(matrix: pd.DataFrame, samples: pd.DataFrame, *, desi
         Thresholds of the calls: linear fold change and raw p (the seed study's filter:
         1.5 and 0.05), and FDR.
     block, correlation
-        Optional blocking column of ``samples`` and intra-block correlation (GLS).
+        Optional blocking column of ``samples`` (patient, donor...) and the intra-block
+        correlation of the generalised least-squares fit; with a block and no correlation,
+        the consensus correlation is estimated by
+        :func:`~preclin.expression.dupcor.duplicate_correlation` (REML, Smyth et al. 2005)
+        and reported in ``settings["correlation"]``.
+    robust
+        Robust empirical Bayes (Phipson et al. 2016): hypervariable features get fewer prior
+        degrees of freedom (``df_prior`` column).
 
     Returns
     -------
@@ -148,9 +166,11 @@ def differential_expression(matrix: pd.DataFrame, samples: pd.DataFrame, *, desi
         if block not in samples.columns:
             raise InputError(f"block column '{block}' is not in the sample table")
         blk = samples[block].astype(str).tolist()
+    elif correlation is not None:
+        raise InputError("a correlation needs a block column")
     fit = lm_fit(matrix[ids], dsg, block=blk, correlation=correlation)
-    mod = (ebayes(fit, trend=trend, coefs=[j]) if treat_lfc is None
-           else treat(fit, lfc=treat_lfc, trend=trend))
+    mod = (ebayes(fit, trend=trend, coefs=[j], robust=robust) if treat_lfc is None
+           else treat(fit, lfc=treat_lfc, trend=trend, robust=robust))
     table = top_table(mod, j, extra=True)
     bad = table["p_value"].isna()
     excluded = pd.DataFrame({"feature": table.loc[bad, "feature"].to_numpy(),
@@ -165,6 +185,7 @@ def differential_expression(matrix: pd.DataFrame, samples: pd.DataFrame, *, desi
     table.insert(9, "call_fdr", np.where(big & (table["adj_p_value"].to_numpy() < fdr),
                                          direction, ""))
     settings = {"trend": trend, "treat_lfc": treat_lfc, "fc": fc, "p": p, "fdr": fdr,
-                "block": block, "correlation": correlation}
+                "robust": robust, "block": block, "correlation": fit.correlation,
+                "correlation_estimated": fit.correlation_estimated}
     return DEResult(table=table, excluded=excluded, moderated=mod, design=dsg,
                     coef=dsg.columns[j], settings=settings)

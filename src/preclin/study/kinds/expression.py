@@ -13,6 +13,10 @@ Study file::
     coef = "lenalidomide"              # design column (treatmentlenalidomide) or level
     trend = false                      # limma-trend
     treat_lfc = 0.3                    # optional: test |logFC| > 0.3 (treat)
+    robust = false                     # robust empirical Bayes (Phipson et al. 2016)
+    # block = "patient"                # optional: patient as a random block instead of a
+    # correlation = 0.2                # factor; the correlation is estimated by REML
+                                       # (duplicateCorrelation) unless given
     fc = 1.5                           # calls: |fold change| > fc and p < p (the seed's
     p = 0.05                           # filter), and the FDR view: adj. p < fdr
     fdr = 0.05
@@ -45,7 +49,8 @@ EXPRESSION_TABLES = {
     "de": "one row per feature, sorted by p as limma's topTable(number=Inf): feature, "
     "logfc, ave_expr, t, p_value, adj_p_value (BH), b, fold_change (signed linear), call "
     "(up/down at |FC| > fc and p < p), call_fdr (up/down at |FC| > fc and FDR < fdr), sigma, "
-    "s2_prior, s2_post, df_residual, df_total (preclin.expression.DE_COLUMNS)",
+    "s2_prior, s2_post, df_residual, df_total, and df_prior (per-feature prior df) when "
+    "robust = true (preclin.expression.DE_COLUMNS)",
     "filtered": "the features called up or down (|fold change| > fc and p < p), same "
     "columns as de, sorted by p",
     "enrichment": "one row per GO term with at least one universe gene (after the size "
@@ -67,6 +72,9 @@ class ExpressionOptions(_Strict):
     levels: dict[str, list[str]] = Field(default_factory=dict)
     trend: bool = False
     treat_lfc: float | None = Field(default=None, gt=0)
+    robust: bool = False
+    block: str | None = None
+    correlation: float | None = Field(default=None, gt=-1, lt=1)
     fc: float = Field(default=1.5, ge=1)
     p: float = Field(default=0.05, gt=0, le=1)
     fdr: float = Field(default=0.05, gt=0, le=1)
@@ -143,7 +151,8 @@ class ExpressionKind(ExperimentKind[ExpressionExperimentSpec]):
                 res = differential_expression(
                     values, samples, design=e.design, coef=e.coef,
                     sample_column=e.sample_column, levels=e.levels or None, trend=e.trend,
-                    treat_lfc=e.treat_lfc, fc=e.fc, p=e.p, fdr=e.fdr)
+                    treat_lfc=e.treat_lfc, fc=e.fc, p=e.p, fdr=e.fdr, block=e.block,
+                    correlation=e.correlation, robust=e.robust)
             except InputError as exc:
                 raise InputError(f"experiment '{spec.name}': {exc.problem}",
                                  file=exc.file or spath, location=exc.location) from None
@@ -284,8 +293,14 @@ class ExpressionKind(ExperimentKind[ExpressionExperimentSpec]):
             f"coefficient {de.coef}, {test}"
             + (" with an intensity trend of the prior variance (limma-trend)"
                if e.trend else "")
-            + f" (Smyth 2004; prior df {de.df_prior:.3g}); p values adjusted by "
-            "Benjamini–Hochberg.")
+            + (" and a robust variance prior (Phipson et al. 2016)" if e.robust else "")
+            + f" (Smyth 2004; prior df {de.df_prior:.3g})"
+            + (f"; arrays of the same {e.block} correlated (intra-block correlation "
+               f"{de.settings['correlation']:.3g}"
+               + (", estimated by REML as limma's duplicateCorrelation, Smyth et al. 2005)"
+                  if de.settings.get("correlation_estimated") else ")")
+               if e.block else "")
+            + "; p values adjusted by Benjamini–Hochberg.")
         n_fdr = c["up_fdr"] + c["down_fdr"]
         report.add_text(
             f"{c['up'] + c['down']} of {len(output.table('de'))} genes change "
