@@ -426,8 +426,10 @@ def qpcr_relquant(
     calibrator: Annotated[str, typer.Option(help="Calibrator sample (rq = 1).")],
     out: Annotated[Path, typer.Option("--out", help="One row per sample x target "
                                       "(.csv/.parquet/.xlsx).")],
-    efficiency: Annotated[str, typer.Option(help="auto (standard wells in INPUT), a number "
-                                            "(2 = 100 %), or a table FILE with target, "
+    efficiency: Annotated[str, typer.Option(help="auto (standard wells in INPUT), linreg "
+                                            "(LinRegPCR mean efficiency and Cq from the raw "
+                                            "curves of an RDML INPUT), a number (2 = 100 %), "
+                                            "or a table FILE with target, "
                                             "efficiency.")] = "auto",
     method: Annotated[str, typer.Option(help="pfaffl or ddct (E = 2).")] = "pfaffl",
 ) -> None:
@@ -437,6 +439,34 @@ def qpcr_relquant(
     res = relquant_command(input, reference=reference, calibrator=calibrator,
                            efficiency=efficiency, method=method, out=out)
     typer.echo(f"{len(res)} row(s) written to {out}", err=True)
+
+
+@qpcr_app.command("linreg")
+def qpcr_linreg(
+    input: Annotated[Path, typer.Argument(help="Raw amplification curves: RDML (<adp>) or a "
+                                          "long table (well, target, cycle, fluorescence "
+                                          "[, sample, run, task]).")],
+    out: Annotated[Path, typer.Option("--out", help="One row per well x target "
+                                      "(.csv/.parquet/.xlsx).")],
+    threshold: Annotated[str, typer.Option(help="common (one for all targets, as LinRegPCR), "
+                                           "group (one per target) or a fluorescence "
+                                           "value.")] = "common",
+    efficiency_from: Annotated[str, typer.Option(help="log_phase (current LinRegPCR) or "
+                                                 "window (the 2009 common "
+                                                 "window-of-linearity).")] = "log_phase",
+    group_by: Annotated[str, typer.Option(help="Amplicon groups, comma-separated columns "
+                                          "(e.g. run,target).")] = "target",
+) -> None:
+    """LinRegPCR per well: baseline, individual and mean efficiency, Cq, N0, flags."""
+    from .qpcr.cli_support import linreg_command
+
+    res = linreg_command(input, out=out, threshold=threshold,
+                         efficiency_from=efficiency_from, group_by=group_by)
+    for g, t in res.groupby("group", sort=False):
+        e = t["mean_efficiency"].iloc[0]
+        typer.echo(f"{g}: mean efficiency {e:.4f} ({int(t['n_mean'].iloc[0])} of {len(t)} "
+                   "wells)" if e == e else f"{g}: no usable well", err=True)
+    typer.echo(f"{len(res)} well(s) written to {out}", err=True)
 
 
 @qpcr_app.command("stdcurve")
@@ -644,20 +674,39 @@ def expression_de(
     treat_lfc: Annotated[float | None, typer.Option("--treat-lfc", help="Test |logFC| > X "
                                                     "(log2 units; limma treat).")] = None,
     sample_column: Annotated[str, typer.Option("--sample-column")] = "sample",
+    block: Annotated[str | None, typer.Option("--block", help="Sample-table column of "
+                                              "blocks (patient, donor): a random block "
+                                              "effect through the intra-block correlation "
+                                              "(limma duplicateCorrelation + blocked "
+                                              "lmFit).")] = None,
+    correlation: Annotated[float | None, typer.Option("--correlation", help="Use this "
+                                                      "intra-block correlation instead of "
+                                                      "estimating it (needs --block).")]
+    = None,
+    robust: Annotated[bool, typer.Option("--robust", help="Robust empirical Bayes: "
+                                         "hypervariable features get fewer prior df "
+                                         "(limma eBayes(robust=TRUE)).")] = False,
 ) -> None:
     """Differential expression of one coefficient: moderated t, p, FDR and B (limma's)."""
     from .expression.differential import differential_expression
     from .expression.io import read_matrix, read_samples
     from .tables import write_table
 
+    if correlation is not None and block is None:
+        raise InputError("--correlation needs --block (the column of blocks)")
     mat = read_matrix(matrix)
     factors = [f for f in _formula_names(design) if f != sample_column]
+    if block is not None and block not in factors:
+        factors.append(block)
     tab = read_samples(samples, sample_column=sample_column, factors=factors)
     typer.echo(f"scale: {mat.scale} ({mat.scale_reason})", err=True)
     res = differential_expression(mat.log2().values, tab, design=design, coef=coef,
                                   sample_column=sample_column, trend=trend,
-                                  treat_lfc=treat_lfc)
+                                  treat_lfc=treat_lfc, block=block, correlation=correlation,
+                                  robust=robust)
     cols = ["feature", "logfc", "ave_expr", "t", "p_value", "adj_p_value", "b"]
+    if robust:
+        cols.append("df_prior")
     write_table(res.table[cols], out)
     for line in res.summary().splitlines():
         typer.echo(line, err=True)

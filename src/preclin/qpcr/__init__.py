@@ -6,6 +6,8 @@ content), :mod:`~preclin.qpcr.rdml`, :mod:`~preclin.qpcr.quantstudio`,
 efficiency, absolute quantities), :mod:`~preclin.qpcr.relquant` (ΔΔCq, Pfaffl, qbase+-style
 NRQ with error propagation), :mod:`~preclin.qpcr.refgenes` (geNorm, NormFinder),
 :mod:`~preclin.qpcr.rest` (REST ratio with qpcR's randomisation interval),
+:mod:`~preclin.qpcr.linreg` (LinRegPCR-style baseline, per-well and mean PCR efficiency,
+Cq and N0 from raw amplification curves),
 :mod:`~preclin.qpcr.plot` (standard-curve and RQ figures).
 Definitions and references: ``docs/methods/qpcr.md``.
 """
@@ -13,6 +15,7 @@ Definitions and references: ``docs/methods/qpcr.md``.
 from __future__ import annotations
 
 from .io import WELL_COLUMNS, parse_cq, read_long, read_qpcr
+from .linreg import LINREG_COLUMNS, LINREG_TARGET_COLUMNS, linreg_efficiency, linreg_targets
 from .refgenes import genorm, normfinder, normfinder_stepwise
 from .relquant import (
     RESULT_COLUMNS,
@@ -47,4 +50,8 @@ __all__ = [
     "normfinder_stepwise",
     "rest_ratio",
     "RestRatio",
+    "linreg_efficiency",
+    "linreg_targets",
+    "LINREG_COLUMNS",
+    "LINREG_TARGET_COLUMNS",
 ]

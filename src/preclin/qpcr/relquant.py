@@ -178,8 +178,8 @@ def resolve_efficiencies(wells: pd.DataFrame, targets: Sequence[str], *,
     efficiency
         ``None`` (ΔΔCq: 2; Pfaffl: ``"auto"``), a number (all targets), a mapping
         target → E or (E, SE), a table with ``target, efficiency`` [``efficiency_se``,
-        ``n``], ``"auto"`` (each target's standard curve in ``wells``; else the efficiency
-        stored in the file) or ``"stored"`` (as the file says).
+        ``n`` or ``df``, ``source``], ``"auto"`` (each target's standard curve in ``wells``;
+        else the efficiency stored in the file) or ``"stored"`` (as the file says).
     method
         ``ddct`` forces E = 2 with no uncertainty; ``pfaffl`` uses ``efficiency``.
 
@@ -223,9 +223,12 @@ def resolve_efficiencies(wells: pd.DataFrame, targets: Sequence[str], *,
         for _, r in efficiency.iterrows():
             se = float(r["efficiency_se"]) if "efficiency_se" in r and pd.notna(
                 r["efficiency_se"]) else 0.0
-            df = float(r["n"]) - 2 if "n" in r and pd.notna(r["n"]) else math.inf
+            df = float(r["df"]) if "df" in r and pd.notna(r["df"]) else (
+                float(r["n"]) - 2 if "n" in r and pd.notna(r["n"]) else math.inf)
+            src = str(r["source"]) if "source" in r and pd.notna(r["source"]) and \
+                str(r["source"]) else "given (table)"
             rows[str(r["target"])] = (_check_e(float(r["efficiency"]), f"target {r['target']}"),
-                                      se, df, "given (table)")
+                                      se, df, src)
     elif isinstance(efficiency, Mapping):
         for t, v in efficiency.items():
             e, se = (v if isinstance(v, tuple) else (v, 0.0))

@@ -13,7 +13,8 @@ Study file::
     calibrator = "LP-1 control"        # or controls = [...] (mean of control samples)
     method = "pfaffl"                  # or "ddct" (E = 2)
     efficiency = "auto"                # standard curve in the input; or 1.95, or
-                                       # {TNF = 1.93, RPL37a = 1.98}, or "stored"
+                                       # {TNF = 1.93, RPL37a = 1.98}, or "stored", or
+                                       # "linreg" (LinRegPCR on the RDML raw curves)
     error = "sd"                       # sd | sem | ci (error bars of each RQ)
 
     [[experiment.compare]]             # optional, any number (see assay_compare)
@@ -58,6 +59,10 @@ QPCR_TABLES = {
     "replicates": "one row per sample × target: technical replicates, mean Cq, SD, SEM, "
     "range and a flag for spread or outliers",
     "wells": "every input well with used (True/False) and the reason it was not used",
+    "linreg": "efficiency = \"linreg\": one row per well × target of the raw curves: "
+    "LinRegPCR baseline, log-linear phase, individual efficiency, group mean efficiency, "
+    "window-of-linearity, threshold, Cq, N0 and why a well is not averaged "
+    "(preclin.qpcr.LINREG_COLUMNS)",
     "excluded": "wells and samples left out, with the reason",
 }
 
@@ -69,7 +74,7 @@ class QpcrOptions(_Strict):
     calibrator: str | None = None
     controls: list[str] = Field(default_factory=list)
     method: Literal["pfaffl", "ddct"] = "pfaffl"
-    efficiency: Literal["auto", "stored"] | float | dict[str, float] = "auto"
+    efficiency: Literal["auto", "stored", "linreg"] | float | dict[str, float] = "auto"
     efficiency_error: bool = True
     pairing: Literal["separate", "well"] = "separate"
     error: Literal["sd", "sem", "ci"] = "sd"
@@ -103,6 +108,33 @@ def _read(files: list[Path], max_cq: float | None) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _linreg(files: list[Path], max_cq: float | None) -> tuple[pd.DataFrame, pd.DataFrame,
+                                                              pd.DataFrame]:
+    """LinRegPCR over the raw curves of every file, pooled per target (one mean efficiency
+    and one common threshold for the experiment); the wells get its Cq and efficiency.
+    With several files each run is named ``<file stem>:<run>`` so plates never collide."""
+    from ...errors import InputError
+    from ...qpcr import read_qpcr
+    from ...qpcr.io import detect_format
+    from ...qpcr.linreg import linreg_efficiency, linreg_wells, read_linreg_input
+
+    curves, wells = [], []
+    for f in files:
+        if detect_format(f) != "rdml":
+            raise InputError("efficiency = \"linreg\" needs raw amplification curves: RDML "
+                             "files with <adp> data", file=f)
+        c = read_linreg_input(f)
+        w = read_qpcr(f, max_cq=max_cq)
+        if len(files) > 1:
+            c = c.assign(run=[f"{f.stem}:{r}" for r in c["run"].astype(str)])
+            w = w.assign(run=[f"{f.stem}:{r}" for r in w["run"].astype(str)])
+        curves.append(c)
+        wells.append(w)
+    table = linreg_efficiency(pd.concat(curves, ignore_index=True), group_by="target")
+    new_wells, eff = linreg_wells(pd.concat(wells, ignore_index=True), table)
+    return new_wells, eff, table
+
+
 class QpcrKind(ExperimentKind[QpcrExperimentSpec]):
     """Cq files → standard curves → Pfaffl / ΔΔCq / qbase+ NRQ → comparisons, figures."""
 
@@ -132,10 +164,18 @@ class QpcrKind(ExperimentKind[QpcrExperimentSpec]):
                 dpath = ctx.resolve_one(spec.samples)
                 inputs.append(dpath)
                 design = read_design(dpath)
+        linreg = pd.DataFrame()
+        efficiency: Any = None if q.method == "ddct" else q.efficiency
+        if q.efficiency == "linreg":
+            if q.method != "pfaffl":
+                raise InputError(f"experiment '{spec.name}': efficiency = \"linreg\" applies "
+                                 "to method = \"pfaffl\" (ddct assumes E = 2)",
+                                 file=files[0])
+            with ctx.step("LinRegPCR on the raw curves"):
+                wells, efficiency, linreg = _linreg(files, q.max_cq)
         with ctx.step("standard curves and relative quantities"):
             has_std = bool(((wells["task"] == "standard") & (wells["quantity"] > 0)).any())
             curves = standard_curve(wells) if has_std else pd.DataFrame()
-            efficiency: Any = None if q.method == "ddct" else q.efficiency
             try:
                 res = relative_quantities(
                     wells, reference=q.reference, calibrator=q.calibrator,
@@ -178,6 +218,8 @@ class QpcrKind(ExperimentKind[QpcrExperimentSpec]):
         tables["efficiencies"] = res.efficiencies
         tables["replicates"] = res.replicates
         tables["wells"] = res.wells
+        if len(linreg):
+            tables["linreg"] = linreg
         if len(excluded):
             tables["excluded"] = excluded
         figures = self._figures(spec, ctx, wells, curves, table, comparisons, targets)
@@ -250,7 +292,10 @@ class QpcrKind(ExperimentKind[QpcrExperimentSpec]):
             + f", calibrator {q.calibrator or 'mean of ' + ', '.join(q.controls)} = 1; "
             f"amplification factors {e_text} ({eff['source'].iloc[0] if len(eff) else ''}). "
             f"Error bars of each sample: {output.table('relquant')['error_kind'].iloc[0]} "
-            "propagated on the log2 scale (Hellemans 2007).")
+            "propagated on the log2 scale (Hellemans 2007)."
+            + (" Cq values and per-target mean efficiencies from the raw curves by "
+               "LinRegPCR (per-well baseline, common threshold; Ruijter et al. 2009)."
+               if q.efficiency == "linreg" else ""))
         res: dict[str, Any] = output.result  # type: ignore[assignment]
         for s in comparison_sentences(res["comparisons"], res["percent"], item="target"):
             report.add_text(s)
@@ -266,7 +311,8 @@ class QpcrKind(ExperimentKind[QpcrExperimentSpec]):
                                  f"({ctx.table_file(output, key)})",
                                  highlight="status" if key == "relquant" else None)
         report.add_text("Also written: " + ", ".join(
-            ctx.table_file(output, k) for k in ("replicates", "wells")) + ".")
+            ctx.table_file(output, k) for k in ("replicates", "wells", "linreg")
+            if k in output.tables) + ".")
 
     def example(self, directory: Path) -> Path:
         """The simulated myeloma qPCR experiment (12 lines × control/lenalidomide)."""
