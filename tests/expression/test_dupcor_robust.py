@@ -10,7 +10,6 @@ simulated data sets stored with their inputs, so those tests always run; see its
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -186,14 +185,17 @@ def test_dupcor_edge_cases() -> None:
         lm_fit(y, x, block=["a", "a", "a", "b", "b", "b"], correlation=-0.6)
 
 
-def test_dupcor_speed_50k_features() -> None:
+def test_dupcor_recovers_the_simulated_correlation_50k_features() -> None:
+    """Block variance = residual variance = 1 gives an intra-block correlation of 0.5;
+    50,000 features × 10 arrays in 5 blocks of 2 (timed in benchmarks/bench_expression.py
+    --dupcor, not here)."""
     rng = np.random.default_rng(0)
     y = rng.normal(size=(50_000, 10)) + np.repeat(rng.normal(size=(50_000, 5)), 2, axis=1)
     x = np.column_stack([np.ones(10), np.tile([0, 1], 5)])
-    t0 = time.perf_counter()
-    dc = duplicate_correlation(y, x, list("AAABBCCDEE"))
-    assert time.perf_counter() - t0 < 10  # ~0.4 s on the 2 shared cores
-    assert np.isfinite(dc.consensus)
+    dc = duplicate_correlation(y, x, list("AABBCCDDEE"))
+    assert dc.consensus == pytest.approx(0.5, abs=0.01)
+    wrong = duplicate_correlation(y, x, list("AAABBCCDEE"))  # blocks that mix the pairs
+    assert wrong.consensus < 0.4
 
 
 # --------------------------------------------------------------------------------------
