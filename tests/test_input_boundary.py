@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import re
 import shutil
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -308,13 +307,10 @@ def test_replicate_heavy_synergy_is_fast(tmp_path: Path, capsys: pytest.CaptureF
     src = tmp_path / "heavy.csv"
     _block(reps=1000).to_csv(src, index=False)
     out = tmp_path / "o.csv"
-    start = time.perf_counter()
     code, _, err = _run(["synergy", "score", src, "--out", out], capsys)
-    elapsed = time.perf_counter() - start
     assert code == 0, err
     # 8 fits per grid (2 single agents + 6 ZIP slices): the mean grid + at most 16 batches
-    assert calls["n"] <= 8 * 17
-    assert elapsed < 60
+    assert calls["n"] <= 8 * 17  # the cost bound, without a timed assertion
     res = pd.read_csv(out)
     assert int(res["n_replicates"].iloc[0]) == 1000
     assert np.isfinite(res[["bliss_p", "zip_p"]].to_numpy()).all()
