@@ -202,3 +202,35 @@ def test_an_error_in_a_worker_reaches_the_caller_as_one_line(tmp_path: Path) -> 
     with pytest.raises(InputError) as err:
         Study.load(study_file).run(tmp_path / "out", jobs=2)
     assert "coculture_apoptosis.csv" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_several_reads_or_time_points_must_be_chosen() -> None:
+    """A 450/650 nm read or a kinetic read gives every well several values: the plate
+    kinds refuse it unless read = / cycle = says which one to analyse."""
+    from preclin.study.kinds.plate_steps import PlateSettings, _one_read
+
+    def spec(**kw: object) -> PlateSettings:
+        return PlateSettings(name="via", kind="doseresponse", layout="l.toml",
+                             **kw)  # type: ignore[arg-type]
+
+    wells = pd.DataFrame({"plate": ["P1:450", "P1:450", "P1:650", "P1:650"],
+                          "well": ["A1", "A2", "A1", "A2"], "signal": [1.0, 2.0, 0.1, 0.1],
+                          "read": ["450", "450", "650", "650"]})
+    with pytest.raises(StudyError, match=r"2 reads \(450, 650\).*read = \"450\""):
+        _one_read(wells, spec())
+    got = _one_read(wells, spec(read="450"))
+    assert got["signal"].tolist() == [1.0, 2.0]
+    assert len(_one_read(wells, spec(read=["450", "650"]))) == 4
+    with pytest.raises(StudyError, match="read '405' is not in the data"):
+        _one_read(wells, spec(read="405"))
+    kin = pd.DataFrame({"plate": "P1", "well": ["A1", "A1", "A1"], "signal": [1.0, 2.0, 3.0],
+                        "cycle": pd.array([1, 2, 3], dtype="Int64")})
+    with pytest.raises(StudyError, match="kinetic read with 3 time points"):
+        _one_read(kin, spec())
+    assert _one_read(kin, spec(cycle=2))["signal"].tolist() == [2.0]
+    with pytest.raises(StudyError, match="cycle 9 is not in the data"):
+        _one_read(kin, spec(cycle=9))
+    one = wells[wells["read"] == "450"].drop(columns="read")
+    assert _one_read(one, spec()).equals(one)
+    with pytest.raises(StudyError, match="name no reads"):
+        _one_read(one, spec(read="450"))

@@ -64,6 +64,11 @@ class PlateSettings(ExperimentSettings):
     layout: str | list[str]
     data: str | list[str] | None = None
     reader: str = "auto"
+    #: which read(s) of a multi-read export to analyse (e.g. "450" of a 450/650 nm WST-8
+    #: read); required when the data hold several
+    read: str | list[str] | None = None
+    #: which time point (cycle) of a kinetic read to analyse; required when there are several
+    cycle: int | None = None
     normalise: NormaliseSpec = Field(default_factory=NormaliseSpec)
     qc: QCSpec = Field(default_factory=QCSpec)
     plate_map_factors: list[str] = Field(default_factory=list)
@@ -108,8 +113,45 @@ def read_plates(spec: PlateSettings, ctx: RunContext) -> PlateData:
         for lay in layouts:
             frames.append(plates.read(None, layout=lay, reader=spec.reader))
             inputs += [p for p in lay.paths.values() if p is not None]
-    return PlateData(raw=pd.concat(frames, ignore_index=True), inputs=tuple(inputs),
-                     layouts=tuple(layouts))
+    raw = _one_read(pd.concat(frames, ignore_index=True), spec)
+    return PlateData(raw=raw, inputs=tuple(inputs), layouts=tuple(layouts))
+
+
+def _one_read(raw: pd.DataFrame, spec: PlateSettings) -> pd.DataFrame:
+    """The wells of the chosen read and time point. Several reads (wavelengths,
+    calculations) or kinetic cycles would each give every well a point on the same curve:
+    they are refused unless ``read`` / ``cycle`` says which one to analyse."""
+    if "read" in raw.columns:
+        have = [r for r in dict.fromkeys(raw["read"].astype(str)) if r != ""]
+        want = _as_list(spec.read)
+        if want:
+            missing = [r for r in want if r not in have]
+            if missing:
+                raise StudyError(f"experiment '{spec.name}': read {missing[0]!r} is not in "
+                                 f"the data (reads: {', '.join(have) or 'none named'})")
+            raw = raw[raw["read"].astype(str).isin(want)].reset_index(drop=True)
+        elif len(have) > 1:
+            raise StudyError(f"experiment '{spec.name}': the data hold {len(have)} reads "
+                             f"({', '.join(have)}); say which to analyse with read = "
+                             f"\"{have[0]}\" in the experiment")
+    elif spec.read is not None:
+        raise StudyError(f"experiment '{spec.name}': read = {spec.read!r} was given but the "
+                         "data files name no reads")
+    if "cycle" in raw.columns:
+        cycles = raw["cycle"].dropna().unique()
+        if spec.cycle is not None:
+            if spec.cycle not in set(int(c) for c in cycles):
+                raise StudyError(f"experiment '{spec.name}': cycle {spec.cycle} is not in "
+                                 f"the data (cycles {int(min(cycles))}–{int(max(cycles))})")
+            raw = raw[raw["cycle"] == spec.cycle].reset_index(drop=True)
+        elif len(cycles) > 1:
+            raise StudyError(f"experiment '{spec.name}': the data are a kinetic read with "
+                             f"{len(cycles)} time points; say which to analyse with cycle = "
+                             "N in the experiment")
+    elif spec.cycle is not None:
+        raise StudyError(f"experiment '{spec.name}': cycle = {spec.cycle} was given but the "
+                         "data are not a kinetic read")
+    return raw
 
 
 def normalise_plates(raw: pd.DataFrame, norm: NormaliseSpec) -> pd.DataFrame:
