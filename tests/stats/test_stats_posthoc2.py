@@ -130,3 +130,14 @@ def test_dunn_after_friedman(data: str, case: str) -> None:
     ctl = friedman_dunn(d.value, d.subject, d.condition, control=d.condition.iloc[0])
     assert len(ctl) == d.condition.nunique() - 1
     assert set(ctl["group1"]) == {d.condition.iloc[0]}
+
+
+def test_equal_cell_means_keep_their_whole_table_ci() -> None:
+    """A zero difference still gets a finite Šídák interval (SE is not re-derived from t)."""
+    d = _data("bal").copy()
+    wt = d.genotype == "WT"
+    d.loc[wt & (d.drug == "low"), "response"] = d.loc[wt & (d.drug == "vehicle"),
+                                                      "response"].to_numpy()
+    got = two_way_posthoc(d.response, d.genotype, d.drug, method="sidak")
+    row = got.iloc[0]
+    assert row["diff"] == 0 and np.isfinite(row["lower"]) and row["lower"] == -row["upper"]

@@ -348,13 +348,22 @@ def two_way_posthoc(values: ArrayLike, rows: ArrayLike, columns: ArrayLike, *,
                    np.array([math.sqrt(mse * (1 / sizes[i, p] + 1 / sizes[i, q]))
                              for p, q in ij]), sizes[i].astype(float), sizes[i])
                   for i, ra in enumerate(la)]
+    whole = not per_row and len(blocks) > 1  # one family over the whole table (Prism)
+    if whole:
+        d_all = np.concatenate([b[1] for b in blocks])
+        se_all = np.concatenate([b[2] for b in blocks])
+        fam = _family(d_all, se_all, float(df), method, k, None, conf_level)
     parts = []
-    for by, d, se, n_eff, n_obs in blocks:
-        lam = None
-        if method == "dunnett":
-            c = lb.index(control)
-            lam = _lambdas(n_eff[c], np.array([n_eff[q] for _, q in ij]))
-        p_adj, lower, upper = _family(d, se, float(df), method, k, lam, conf_level)
+    for r, (by, d, se, n_eff, n_obs) in enumerate(blocks):
+        if whole:
+            part = slice(r * len(ij), (r + 1) * len(ij))
+            p_adj, lower, upper = (a[part] for a in fam)
+        else:
+            lam = None
+            if method == "dunnett":
+                c = lb.index(control)
+                lam = _lambdas(n_eff[c], np.array([n_eff[q] for _, q in ij]))
+            p_adj, lower, upper = _family(d, se, float(df), method, k, lam, conf_level)
         parts.append(pd.DataFrame({
             "within": by, "group1": [a for a, _ in pairs], "group2": [b for _, b in pairs],
             "n1": [int(n_obs[p]) for p, _ in ij], "n2": [int(n_obs[q]) for _, q in ij],
@@ -362,11 +371,6 @@ def two_way_posthoc(values: ArrayLike, rows: ArrayLike, columns: ArrayLike, *,
             "df": float(df), "p_unadj": 2 * st.t.sf(np.abs(d / se), df), "p_adj": p_adj,
             "method": method}, columns=["within", *POSTHOC_COLUMNS]))
     out = pd.concat(parts, ignore_index=True)
-    if not per_row and len(blocks) > 1:  # one family over the whole table (Prism)
-        d = out["diff"].to_numpy()
-        se = d / out["statistic"].to_numpy()
-        p_adj, lower, upper = _family(d, se, float(df), method, k, None, conf_level)
-        out["p_adj"], out["lower"], out["upper"] = p_adj, lower, upper
     return out
 
 
